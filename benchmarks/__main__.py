@@ -1,0 +1,15 @@
+"""``python -m benchmarks``: run every benchmark and print its figures."""
+
+from __future__ import annotations
+
+import asyncio
+
+from benchmarks import kube_emulator
+
+
+def main() -> None:
+    asyncio.run(kube_emulator.main())
+
+
+if __name__ == "__main__":
+    main()

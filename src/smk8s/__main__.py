@@ -1,0 +1,5 @@
+import sys
+
+from smk8s.cli import main
+
+sys.exit(main())

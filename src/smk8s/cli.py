@@ -1,0 +1,60 @@
+"""The ``smk8s`` command: ``smk8s emulate kube ...`` runs the emulated Kubernetes API server.
+
+Later commands (the operator's manager, the AWS emulator) join the same parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from smk8s.emulators.kube.server import KubeEmulator
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smk8s", description="Amazon SageMaker Operators for Kubernetes")
+    commands = parser.add_subparsers(dest="command", required=True)
+    emulate = commands.add_parser("emulate", help="run an emulated service for local runs and tests")
+    services = emulate.add_subparsers(dest="service", required=True)
+    kube = services.add_parser("kube", help="an emulated Kubernetes API server on 127.0.0.1")
+    kube.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
+    kube.add_argument("--kubeconfig", type=Path, required=True,
+                      help="where to write a kubeconfig for the emulator (atomically, once it is ready)")
+    kube.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed CA (in the kubeconfig)")
+    kube.add_argument("--rbac", action="store_true", help="authorize every request from stored RBAC objects")
+    kube.add_argument("--watch-history", type=int, default=10_000,
+                      help="events kept for watch resumption (older resourceVersions get 410 Expired)")
+    kube.add_argument("--bookmark-interval", type=float, default=60.0,
+                      help="seconds between BOOKMARK events on watches that allow them")
+    return parser
+
+
+async def _run_kube(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    emulator = KubeEmulator(
+        port=args.port, tls=args.tls, rbac_enabled=args.rbac, watch_history=args.watch_history,
+        bookmark_interval=args.bookmark_interval,
+    )
+    async with emulator:
+        emulator.write_kubeconfig(args.kubeconfig)
+        print(f"ready {emulator.url}", flush=True)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulate" and args.service == "kube":
+        asyncio.run(_run_kube(args))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

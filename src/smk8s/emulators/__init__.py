@@ -1,0 +1,1 @@
+"""Faithful stand-ins for the services the operator talks to (Kubernetes API, AWS)."""

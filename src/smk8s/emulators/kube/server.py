@@ -1,0 +1,801 @@
+"""The emulated kube-apiserver: HTTP routing, authentication, authorization, watch streams and the control API.
+
+Use it in-process::
+
+    async with KubeEmulator(rbac=True) as kube:
+        kube.url, kube.kubeconfig          # where clients connect, and how
+        kube.close_watches(); kube.compact()
+
+or from the command line (``smk8s emulate kube``). Request handling, in order: request counting, injected faults,
+bearer-token authentication, impersonation, RBAC authorization (with ``rbac=True``; members of ``system:masters``
+pass, as kube-apiserver's privileged-group authorizer lets them), then the API: discovery, OpenAPI, probes and the
+resource endpoints backed by :class:`~smk8s.emulators.kube.api.ObjectAPI`. Errors are ``Status`` objects.
+The control API under ``/_emulator/`` needs no authentication (it is the test harness's side door).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import ssl
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from smk8s.emulators.kube import auth, errors, openapi, rbac, tables
+from smk8s.emulators.kube.api import (
+    DeleteOptions,
+    ListOptions,
+    ObjectAPI,
+    WriteContext,
+    dry_run_from_query,
+)
+from smk8s.emulators.kube.controllers import ClusterControllers
+from smk8s.emulators.kube.faults import FaultInjector, FaultPlan
+from smk8s.emulators.kube.kubeconfig import kubeconfig_dict, make_serving_certificate, write_kubeconfig
+from smk8s.emulators.kube.registry import Registry
+from smk8s.emulators.kube.resources import ResourceType
+from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
+from smk8s.emulators.kube.store import Store, StoredEvent, Watcher
+
+MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's --max-request-body-bytes default
+DEFAULT_BOOKMARK_INTERVAL = 60.0
+SERVER_VERSION = {
+    "major": "1", "minor": "36", "gitVersion": "v1.36.0-smk8s", "gitCommit": "smk8s-emulator",
+    "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25", "compiler": "gc",
+    "platform": "linux/amd64",
+}
+_INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_REVIEWS = {
+    ("authentication.k8s.io", "tokenreviews"),
+    ("authentication.k8s.io", "selfsubjectreviews"),
+    ("authorization.k8s.io", "subjectaccessreviews"),
+    ("authorization.k8s.io", "selfsubjectaccessreviews"),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"),
+    ("authorization.k8s.io", "localsubjectaccessreviews"),
+}
+_JSON = "application/json"
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+class KubeEmulator:
+    """An emulated Kubernetes API server (see the module docstring).
+
+    ``watch_history`` bounds the events kept for watch resumption and exact lists (older → 410 Expired);
+    ``bookmark_interval`` is how often watches with ``allowWatchBookmarks`` get a BOOKMARK.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        tls: bool = False,
+        rbac_enabled: bool = False,
+        watch_history: int = 10_000,
+        bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL,
+        seed: int | None = None,
+    ) -> None:
+        import random
+
+        self.requested_port = port
+        self.tls = tls
+        self.rbac_enabled = rbac_enabled
+        self.bookmark_interval = bookmark_interval
+        self.store = Store(history_size=watch_history)
+        self.registry = Registry()
+        self.api = ObjectAPI(self.store, self.registry, rand=random.Random(seed))
+        self.controllers = ClusterControllers(self.api)
+        self.authenticator = auth.TokenAuthenticator()
+        self.authorizer = rbac.ClusterAuthorizer(
+            rbac.RBACAuthorizer(lambda g, p: self.store.list((g, p))) if rbac_enabled else None
+        )
+        self.faults = FaultInjector()
+        self.admin_token = secrets.token_urlsafe(24)
+        self.authenticator.add(self.admin_token, auth.ADMIN_USER)
+        self.stats: Counter[tuple[str, str]] = Counter()
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._port = 0
+        self._ssl: ssl.SSLContext | None = None
+        self._ca_pem: bytes | None = None
+        self._control_tasks: set[asyncio.Task[Any]] = set()
+        self._bootstrap()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> KubeEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self.tls and self._ssl is None:
+            cert = make_serving_certificate()
+            self._ca_pem = cert.ca_pem
+            with tempfile.TemporaryDirectory() as tmp:
+                cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
+                cert_file.write_bytes(cert.cert_pem)
+                key_file.write_bytes(cert.key_pem)
+                self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                self._ssl.load_cert_chain(cert_file, key_file)
+        await self._serve(self.requested_port)
+
+    async def _serve(self, port: int) -> None:
+        app = web.Application(client_max_size=MAX_REQUEST_BODY_BYTES * 2, middlewares=[self._middleware])
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=self._ssl, reuse_address=True)
+        await self._site.start()
+        server = self._runner.server
+        assert server is not None
+        sockets = [s for s in (self._runner.addresses or [])]
+        self._port = sockets[0][1] if sockets else port
+
+    async def stop(self) -> None:
+        self.store.close_watchers()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def restart(self) -> None:
+        """Drop every connection (watches included) and listen again on the same port; state is kept."""
+        port = self._port
+        await self.stop()
+        await self._serve(port)
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._port}"
+
+    @property
+    def kubeconfig(self) -> dict[str, Any]:
+        return kubeconfig_dict(self.url, self.admin_token, self._ca_pem)
+
+    def write_kubeconfig(self, path: Path) -> None:
+        write_kubeconfig(path, self.kubeconfig)
+
+    # -- test controls (also under /_emulator/) --------------------------------------------------------------
+
+    def close_watches(self) -> int:
+        return self.store.close_watchers()
+
+    def compact(self) -> None:
+        self.store.compact()
+
+    def set_faults(self, plan: FaultPlan) -> None:
+        self.faults.set_plan(plan)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def add_user(self, username: str, groups: tuple[str, ...] = (), token: str | None = None) -> str:
+        """Register a bearer token for a user (for RBAC tests); returns the token."""
+        minted = token or secrets.token_urlsafe(24)
+        self.authenticator.add(minted, auth.UserInfo(username, groups=groups))
+        return minted
+
+    def stats_dict(self) -> dict[str, Any]:
+        by_verb: dict[str, dict[str, int]] = {}
+        for (verb, resource), n in sorted(self.stats.items()):
+            by_verb.setdefault(verb, {})[resource] = n
+        return {
+            "requests": by_verb,
+            "total": sum(self.stats.values()),
+            "open_watches": self.store.watcher_count,
+            "resource_version": self.store.revision,
+            "injected_faults": self.faults.injected,
+        }
+
+    def _bootstrap(self) -> None:
+        ctx = WriteContext(field_manager="kube-apiserver")
+        ns_type = self.registry.require("", "v1", "namespaces")
+        for name in _INITIAL_NAMESPACES:
+            self.api.create(ns_type, "", {"metadata": {"name": name}}, ctx)
+        for group, plural, obj in rbac.bootstrap_policy():
+            rt = self.registry.by_group_resource(group, plural)[0]
+            self.api.create(rt, obj.get("metadata", {}).get("namespace", ""), obj, ctx)
+        self.api.create(self.registry.require("", "v1", "serviceaccounts"), "default",
+                        {"metadata": {"name": "default"}}, ctx)
+
+    # -- request pipeline ------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except errors.APIError as exc:
+            return _status_response(exc)
+        except web.HTTPException:
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an emulator bug must still answer like a server, not drop the connection
+            import traceback
+
+            traceback.print_exc()
+            return _status_response(errors.internal_error(repr(exc)))
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path.startswith("/_emulator/"):
+            return await self._control(request)
+        query = {k: request.query.getone(k) for k in request.query}
+        user = self.authenticator.authenticate(request.headers.get("Authorization"))
+        if user is None:
+            raise errors.unauthorized()
+        attrs = auth.request_attributes(request.method, path, query, user)
+        self.stats[(attrs.verb, attrs.resource or attrs.path)] += 1
+        await self.faults.before_request(attrs.verb, attrs.resource or attrs.path)
+        if any(h.lower().startswith("impersonate-") for h in request.headers):
+            user = auth.impersonate(user, _multi_headers(request), self._authorize_attrs)
+            attrs = auth.request_attributes(request.method, path, query, user)
+        self._authorize_attrs(attrs)
+        if not attrs.is_resource_request:
+            return await self._non_resource(request, path)
+        return await self._resource(request, attrs, query)
+
+    def _authorize_attrs(self, attrs: auth.RequestAttributes) -> None:
+        allowed, reason = self.authorizer.authorize(attrs)
+        if not allowed:
+            raise auth.forbidden_error(attrs, reason)
+
+    # -- non-resource endpoints ------------------------------------------------------------------------------
+
+    async def _non_resource(self, request: web.Request, path: str) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed()
+        stripped = path.rstrip("/") or "/"
+        if stripped in ("/healthz", "/livez", "/readyz") or stripped.startswith(("/healthz/", "/livez/",
+                                                                                   "/readyz/")):
+            if "verbose" in request.query:
+                name = stripped.strip("/").split("/")[0]
+                return web.Response(text=f"[+]ping ok\n[+]etcd ok\n{name} check passed\n",
+                                    content_type="text/plain")
+            return web.Response(text="ok", content_type="text/plain")
+        if stripped == "/version":
+            return _json(SERVER_VERSION)
+        if stripped == "/api":
+            if _wants_aggregated(request):
+                return _aggregated(self.registry.aggregated_discovery(legacy=True))
+            return _json(self.registry.api_versions())
+        if stripped == "/apis":
+            if _wants_aggregated(request):
+                return _aggregated(self.registry.aggregated_discovery(legacy=False))
+            return _json(self.registry.api_group_list())
+        if stripped == "/openapi/v2":
+            if not _accepts_json(request):
+                raise errors.APIError(406, "NotAcceptable", "only application/json is served")
+            return _json(openapi.openapi_v2(self.registry.all()))
+        if stripped == "/openapi/v3":
+            return _json(openapi.openapi_v3_index(self.registry.all()))
+        if stripped.startswith("/openapi/v3/"):
+            doc = openapi.openapi_v3_document(self.registry.all(), stripped[len("/openapi/v3/"):])
+            if doc is None:
+                raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
+            return _json(doc, headers={"Cache-Control": "public, immutable"} if "hash" in request.query else None)
+        parts = stripped.strip("/").split("/")
+        if parts[0] == "api" and len(parts) == 2:
+            doc = self.registry.api_resource_list("", parts[1])
+            if doc is not None:
+                return _json(doc)
+        if parts[0] == "apis" and len(parts) == 2:
+            doc = self.registry.api_group(parts[1])
+            if doc is not None:
+                return _json(doc)
+        if parts[0] == "apis" and len(parts) == 3:
+            doc = self.registry.api_resource_list(parts[1], parts[2])
+            if doc is not None:
+                return _json(doc)
+        raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
+
+    # -- resource endpoints ----------------------------------------------------------------------------------
+
+    async def _resource(
+        self, request: web.Request, attrs: auth.RequestAttributes, query: dict[str, str]
+    ) -> web.StreamResponse:
+        rt = self.registry.lookup(attrs.api_group, attrs.api_version, attrs.resource)
+        if rt is None:
+            raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
+        if attrs.namespace and not rt.namespaced:
+            raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
+        sub = attrs.subresource
+        if sub and sub not in rt.subresources and not (rt.group_resource == ("", "namespaces") and sub == "finalize") \
+                and not (rt.group_resource == ("", "serviceaccounts") and sub == "token"):
+            raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
+        if attrs.verb not in rt.verbs and not sub and attrs.verb not in ("watch",):
+            raise errors.method_not_allowed(
+                f"the server does not allow this method on the requested resource"
+            )
+        namespace = attrs.namespace
+        path_name = _path_name(request.path, attrs)
+        verb = attrs.verb
+        if verb == "watch":
+            return await self._watch(request, rt, namespace, path_name, query)
+        if verb == "list":
+            return self._list(request, rt, namespace, query)
+        if verb == "get":
+            obj = self.api.get(rt, namespace, path_name)
+            if sub == "status" or not sub:
+                return self._object_response(request, rt, obj, 200)
+            raise errors.method_not_allowed()
+        ctx = self._write_context(request, query, attrs.user)
+        if verb == "create":
+            if rt.group_resource in _REVIEWS:
+                return _json(self._review(rt, await _read_body(request), attrs.user, namespace), 201)
+            if sub == "token":
+                return _json(self._token_request(rt, namespace, path_name, await _read_body(request)), 201)
+            obj = self.api.create(rt, namespace, await _read_body(request), ctx)
+            return self._finish_write(request, rt, obj, 201, ctx)
+        if verb == "update":
+            if sub == "finalize":
+                return self._finalize_namespace(request, rt, path_name, await _read_body(request), ctx)
+            obj, created = self.api.update(rt, namespace, path_name, await _read_body(request), ctx, sub)
+            return self._finish_write(request, rt, obj, 201 if created else 200, ctx)
+        if verb == "patch":
+            raw = await _read_raw(request)
+            content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+            force = query.get("force", "false") == "true"
+            obj, created = self.api.patch(rt, namespace, path_name, content_type, raw, ctx, sub, force)
+            return self._finish_write(request, rt, obj, 201 if created else 200, ctx)
+        if verb == "delete":
+            body = await _read_body(request, optional=True)
+            opts = DeleteOptions.from_body(body, query)
+            obj, deleted_now = self.api.delete(rt, namespace, path_name, opts)
+            self.controllers.run_pending()
+            if deleted_now and not _returns_object(rt):
+                return _json(_success_status(rt, obj))
+            return self._object_response(request, rt, obj, 200 if deleted_now else 202)
+        if verb == "deletecollection":
+            body = await _read_body(request, optional=True)
+            opts = DeleteOptions.from_body(body, query)
+            result = self.api.delete_collection(rt, namespace or None, self._list_options(query), opts)
+            self.controllers.run_pending()
+            return _json(result)
+        raise errors.method_not_allowed()
+
+    def _write_context(self, request: web.Request, query: dict[str, str], user: auth.UserInfo) -> WriteContext:
+        validation = query.get("fieldValidation", "Warn") or "Warn"
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise errors.bad_request(
+                f'fieldValidation invalid value: "{validation}", valid values are: "Ignore", "Warn", "Strict"'
+            )
+        manager = query.get("fieldManager", "")
+        if len(manager) > 128:
+            raise errors.bad_request("fieldManager must be at most 128 characters")
+        return WriteContext(
+            username=user.username,
+            field_manager=manager,
+            user_agent=request.headers.get("User-Agent", ""),
+            dry_run=dry_run_from_query(request.query.getall("dryRun", None)[0] if "dryRun" in request.query
+                                       else None),
+            field_validation=validation,
+        )
+
+    def _finish_write(
+        self, request: web.Request, rt: ResourceType, obj: dict[str, Any], status: int, ctx: WriteContext
+    ) -> web.StreamResponse:
+        if not ctx.dry_run:
+            self.controllers.run_pending()
+        response = self._object_response(request, rt, obj, status)
+        for warning in ctx.warnings:
+            response.headers.add("Warning", f'299 - "{_escape_warning(warning)}"')
+        return response
+
+    def _object_response(
+        self, request: web.Request, rt: ResourceType, obj: dict[str, Any], status: int
+    ) -> web.Response:
+        if _wants_table(request):
+            return _json(tables.to_table(rt, [obj], include_object=_include_object(request), list_meta=None,
+                                         now=datetime.now(UTC)), status)
+        if _wants_partial_metadata(request):
+            return _json(_partial_metadata(obj), status)
+        return _json(obj, status)
+
+    def _list_options(self, query: dict[str, str]) -> ListOptions:
+        try:
+            limit = int(query.get("limit", "0") or 0)
+        except ValueError:
+            raise errors.bad_request("limit must be an integer") from None
+        return ListOptions(
+            label_selector=query.get("labelSelector", ""),
+            field_selector=query.get("fieldSelector", ""),
+            resource_version=query.get("resourceVersion", ""),
+            resource_version_match=query.get("resourceVersionMatch", ""),
+            limit=max(limit, 0),
+            continue_token=query.get("continue", ""),
+        )
+
+    def _list(self, request: web.Request, rt: ResourceType, namespace: str, query: dict[str, str]) -> web.Response:
+        result = self.api.list(rt, namespace or None, self._list_options(query))
+        if _wants_table(request):
+            return _json(tables.to_table(rt, result["items"], include_object=_include_object(request),
+                                         list_meta=result["metadata"], now=datetime.now(UTC)))
+        if _wants_partial_metadata(request):
+            return _json({
+                "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                "metadata": result["metadata"], "items": [_partial_metadata(o) for o in result["items"]],
+            })
+        return _json(result)
+
+    # -- watch -----------------------------------------------------------------------------------------------
+
+    async def _watch(
+        self, request: web.Request, rt: ResourceType, namespace: str, name: str, query: dict[str, str]
+    ) -> web.StreamResponse:
+        labels = LabelSelector.parse(query.get("labelSelector", ""))
+        field_text = query.get("fieldSelector", "")
+        if name:
+            field_text = ",".join(p for p in (field_text, f"metadata.name={name}") if p)
+        fields = FieldSelector.parse(field_text)
+        check_field_labels(fields, rt)
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        send_initial = query.get("sendInitialEvents") in ("true", "1")
+        rv_text = query.get("resourceVersion", "")
+        match = query.get("resourceVersionMatch", "")
+        if send_initial and (match != "NotOlderThan" or not bookmarks):
+            raise errors.invalid("", "ListOptions", "", [errors.Cause(
+                errors.FIELD_FORBIDDEN,
+                "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
+                " and resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is true",
+                "sendInitialEvents")])
+        if match and not send_initial:
+            raise errors.bad_request("resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+        timeout = _watch_timeout(query)
+        as_table = _wants_table(request)
+        include_object = _include_object(request)
+        ns_filter = namespace if rt.namespaced and namespace else None
+
+        def visible(obj: dict[str, Any] | None) -> bool:
+            if obj is None:
+                return False
+            if ns_filter is not None and obj["metadata"].get("namespace") != ns_filter:
+                return False
+            return labels.matches(obj["metadata"].get("labels") or {}) and fields.matches(
+                object_fields(obj, rt.namespaced, rt.selectable_fields))
+
+        def encode(event_type: str, obj: dict[str, Any]) -> bytes:
+            shown = self.api.present(rt, obj)
+            if as_table and event_type in ("ADDED", "MODIFIED", "DELETED"):
+                shown = tables.to_table(rt, [shown], include_object=include_object, list_meta=None,
+                                        now=datetime.now(UTC))
+            return (_dumps({"type": event_type, "object": shown}) + "\n").encode()
+
+        watcher = self.store.watch(rt.group_resource)
+        response = web.StreamResponse(status=200, headers={"Content-Type": _JSON, "Cache-Control": "no-cache"})
+        response.enable_chunked_encoding()
+        try:
+            initial: list[bytes] = []
+            if send_initial or rv_text in ("", "0"):
+                start = self.store.revision
+                if send_initial and rv_text not in ("", "0") and int(rv_text) > start:
+                    raise errors.APIError(504, "Timeout", f"Too large resource version: {rv_text}, current: {start}")
+                current = self.store.list(rt.group_resource, ns_filter)
+                initial = [encode("ADDED", o) for o in current if visible(o)]
+                if send_initial:
+                    initial.append(self._bookmark(rt, start, initial_end=True))
+            else:
+                try:
+                    start = int(rv_text)
+                except ValueError:
+                    raise errors.bad_request(f"invalid resource version: {rv_text}") from None
+                try:
+                    replay = self.store.events_after(rt.group_resource, start)
+                except errors.APIError as gone:
+                    await response.prepare(request)
+                    await response.write(
+                        (_dumps({"type": "ERROR", "object": gone.to_status()}) + "\n").encode())
+                    await response.write_eof()
+                    return response
+                for event in replay:
+                    chunk = self._transform(event, visible, encode)
+                    if chunk:
+                        initial.append(chunk)
+                if replay:
+                    start = replay[-1].revision
+            await response.prepare(request)
+            if initial:
+                await response.write(b"".join(initial))
+            await self._stream(response, watcher, start, visible, encode, rt, bookmarks, timeout)
+        finally:
+            self.store.stop_watch(watcher)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await response.write_eof()
+        return response
+
+    async def _stream(
+        self,
+        response: web.StreamResponse,
+        watcher: Watcher,
+        start: int,
+        visible: Callable[[dict[str, Any] | None], bool],
+        encode: Callable[[str, dict[str, Any]], bytes],
+        rt: ResourceType,
+        bookmarks: bool,
+        timeout: float,
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + self.bookmark_interval
+        last = start
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            wait = deadline - now
+            if bookmarks:
+                wait = min(wait, max(next_bookmark - now, 0))
+            try:
+                event = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+            except TimeoutError:
+                if bookmarks and time.monotonic() >= next_bookmark:
+                    await response.write(self._bookmark(rt, max(last, self.store.revision)))
+                    next_bookmark = time.monotonic() + self.bookmark_interval
+                continue
+            if event is None:
+                return
+            if event.revision <= last:
+                continue
+            last = event.revision
+            chunk = self._transform(event, visible, encode)
+            if chunk:
+                await response.write(chunk)
+
+    @staticmethod
+    def _transform(
+        event: StoredEvent,
+        visible: Callable[[dict[str, Any] | None], bool],
+        encode: Callable[[str, dict[str, Any]], bytes],
+    ) -> bytes | None:
+        """A store event as this watcher sees it: selector transitions turn into ADDED/DELETED (as the cacher)."""
+        now_visible = event.type != "DELETED" and visible(event.obj)
+        was_visible = visible(event.old)
+        if event.type == "DELETED":
+            return encode("DELETED", event.obj) if was_visible else None
+        if now_visible and was_visible:
+            return encode("MODIFIED", event.obj)
+        if now_visible:
+            return encode("ADDED", event.obj)
+        if was_visible:
+            return encode("DELETED", event.obj)
+        return None
+
+    def _bookmark(self, rt: ResourceType, revision: int, initial_end: bool = False) -> bytes:
+        meta: dict[str, Any] = {"resourceVersion": str(revision), "creationTimestamp": None}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
+        return (_dumps({"type": "BOOKMARK", "object": obj}) + "\n").encode()
+
+    # -- special creates -------------------------------------------------------------------------------------
+
+    def _review(
+        self, rt: ResourceType, body: Any, user: auth.UserInfo, namespace: str
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        spec = body.get("spec") or {}
+        kind = rt.plural
+        if kind == "tokenreviews":
+            status = rbac.token_review(spec, self.authenticator)
+        elif kind == "selfsubjectreviews":
+            status = rbac.self_subject_review(user)
+        elif kind == "subjectaccessreviews":
+            status = rbac.subject_access_review(spec, self.authorizer)
+        elif kind == "selfsubjectaccessreviews":
+            status = rbac.self_subject_access_review(spec, user, self.authorizer)
+        elif kind == "localsubjectaccessreviews":
+            status = rbac.local_subject_access_review(spec, namespace, self.authorizer)
+        else:
+            status = rbac.self_subject_rules_review(spec.get("namespace", ""), user, self.authorizer)
+        return {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": body.get("metadata") or {},
+                "spec": spec, "status": status}
+
+    def _token_request(self, rt: ResourceType, namespace: str, name: str, body: Any) -> dict[str, Any]:
+        sa = self.api.get(rt, namespace, name)
+        spec = (body or {}).get("spec") or {}
+        token = self.authenticator.add_service_account(namespace, name, sa["metadata"].get("uid", ""))
+        expiry = int(spec.get("expirationSeconds") or 3600)
+        expires = datetime.fromtimestamp(time.time() + expiry, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"audiences": spec.get("audiences") or list(self.authenticator.api_audiences),
+                         "expirationSeconds": expiry},
+                "status": {"token": token, "expirationTimestamp": expires}}
+
+    def _finalize_namespace(
+        self, request: web.Request, rt: ResourceType, name: str, body: Any, ctx: WriteContext
+    ) -> web.StreamResponse:
+        current = self.api.get(rt, "", name)
+        updated = json.loads(_dumps(current))
+        updated.setdefault("spec", {})["finalizers"] = list(((body or {}).get("spec") or {}).get("finalizers") or [])
+        if not ctx.dry_run:
+            self.api.system_update(rt.group_resource, updated)
+            self.controllers.run_pending()
+        return self._object_response(request, rt, updated, 200)
+
+    # -- control API -----------------------------------------------------------------------------------------
+
+    async def _control(self, request: web.Request) -> web.StreamResponse:
+        action = request.path[len("/_emulator/"):].strip("/")
+        method = request.method
+        if action == "stats" and method == "GET":
+            return _json(self.stats_dict())
+        if action == "faults":
+            if method == "GET":
+                return _json(self.faults.plan.to_dict())
+            if method in ("POST", "PUT"):
+                self.set_faults(FaultPlan.from_dict(await _read_body(request) or {}))
+                return _json(self.faults.plan.to_dict())
+            if method == "DELETE":
+                self.clear_faults()
+                return _json(self.faults.plan.to_dict())
+        if method == "POST":
+            if action == "close-watches":
+                return _json({"closed": self.close_watches()})
+            if action == "compact":
+                self.compact()
+                return _json({"compactedTo": self.store.revision})
+            if action == "restart":
+                task = asyncio.ensure_future(self.restart())
+                self._control_tasks.add(task)
+                task.add_done_callback(self._control_tasks.discard)
+                return _json({"restarting": True})
+            if action == "tokens":
+                body = await _read_body(request) or {}
+                token = self.add_user(str(body["user"]), tuple(body.get("groups") or ()), body.get("token"))
+                return _json({"token": token})
+        raise errors.APIError(404, "NotFound", f"no emulator control {method} {action}")
+
+
+# -- HTTP helpers --------------------------------------------------------------------------------------------
+
+
+def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=_dumps(obj), status=status, content_type=_JSON, headers=headers)
+
+
+def _aggregated(doc: dict[str, Any]) -> web.Response:
+    return web.Response(
+        text=_dumps(doc),
+        headers={"Content-Type": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"},
+    )
+
+
+def _status_response(exc: errors.APIError) -> web.Response:
+    headers = {}
+    if exc.retry_after_seconds is not None:
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return _json(exc.to_status(), exc.code, headers)
+
+
+def _success_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": obj["metadata"]["name"], "group": rt.group, "kind": rt.plural,
+                    "uid": obj["metadata"].get("uid", "")},
+    }
+
+
+def _returns_object(rt: ResourceType) -> bool:
+    from smk8s.emulators.kube.strategies import strategy_for
+
+    return strategy_for(rt).returns_deleted_object
+
+
+def _partial_metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
+def _accept_parts(request: web.Request) -> list[str]:
+    return [p.strip().replace(" ", "") for p in request.headers.get("Accept", "").split(",")]
+
+
+def _wants_table(request: web.Request) -> bool:
+    return any("as=Table" in p and "g=meta.k8s.io" in p for p in _accept_parts(request))
+
+
+def _wants_partial_metadata(request: web.Request) -> bool:
+    parts = _accept_parts(request)
+    return any("as=PartialObjectMetadata" in p for p in parts) and not _wants_table(request)
+
+
+def _wants_aggregated(request: web.Request) -> bool:
+    return any("as=APIGroupDiscoveryList" in p and "v=v2;" in p + ";" for p in _accept_parts(request))
+
+
+def _accepts_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return not accept or "json" in accept or "*/*" in accept
+
+
+def _include_object(request: web.Request) -> str:
+    value = request.query.get("includeObject", "Metadata")
+    if value not in ("None", "Metadata", "Object"):
+        raise errors.bad_request(f"includeObject: unsupported value {value}")
+    return value
+
+
+def _watch_timeout(query: dict[str, str]) -> float:
+    text = query.get("timeoutSeconds")
+    if not text:
+        return 1800.0
+    try:
+        return max(float(int(text)), 0.0) or 1800.0
+    except ValueError:
+        raise errors.bad_request("timeoutSeconds must be an integer") from None
+
+
+def _escape_warning(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _multi_headers(request: web.Request) -> dict[str, str | list[str]]:
+    out: dict[str, str | list[str]] = {}
+    for key in set(request.headers.keys()):
+        values = request.headers.getall(key)
+        out[key] = values if len(values) > 1 else values[0]
+    return out
+
+
+def _path_name(path: str, attrs: auth.RequestAttributes) -> str:
+    """The object name from the URL (request attributes may carry one taken from a field selector instead)."""
+    if attrs.verb in ("list", "watch", "deletecollection") and not _path_has_name(path, attrs):
+        return ""
+    return attrs.name
+
+
+def _path_has_name(path: str, attrs: auth.RequestAttributes) -> bool:
+    parts = [p for p in path.split("/") if p]
+    if attrs.resource in parts:
+        idx = len(parts) - 1 - parts[::-1].index(attrs.resource)
+        return idx + 1 < len(parts) and parts[idx + 1] == attrs.name
+    return False
+
+
+async def _read_raw(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BODY_BYTES:
+        raise errors.request_entity_too_large(f"limit is {MAX_REQUEST_BODY_BYTES}")
+    raw = await request.read()
+    if len(raw) > MAX_REQUEST_BODY_BYTES:
+        raise errors.request_entity_too_large(f"limit is {MAX_REQUEST_BODY_BYTES}")
+    return raw
+
+
+async def _read_body(request: web.Request, optional: bool = False) -> Any:
+    raw = await _read_raw(request)
+    if not raw.strip():
+        if optional:
+            return None
+        raise errors.bad_request("the body of the request was empty")
+    content_type = request.headers.get("Content-Type", _JSON).split(";")[0].strip()
+    if "protobuf" in content_type or "cbor" in content_type:
+        raise errors.unsupported_media_type(content_type, [_JSON, "application/yaml"])
+    try:
+        if content_type in ("application/yaml", "application/x-yaml"):
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise errors.bad_request(f"the body of the request could not be decoded: {exc}") from exc
