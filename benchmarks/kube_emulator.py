@@ -31,13 +31,23 @@ async def emulator_process() -> AsyncIterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp, "kubeconfig")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "smk8s", "emulate", "kube", "--port", "0", "--kubeconfig", str(kubeconfig),
-            "--watch-history", str(OBJECTS * 2), stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "smk8s",
+            "emulate",
+            "kube",
+            "--port",
+            "0",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--watch-history",
+            str(OBJECTS * 2),
+            stdout=asyncio.subprocess.PIPE,
         )
         assert proc.stdout is not None
         line = (await proc.stdout.readline()).decode().split()
         url = line[1]
-        token = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"]
+        token = read_token(kubeconfig)
         try:
             yield url, token
         finally:
@@ -45,10 +55,18 @@ async def emulator_process() -> AsyncIterator[tuple[str, str]]:
             await proc.wait()
 
 
+def read_token(kubeconfig: Path) -> str:
+    token: str = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"]
+    return token
+
+
 def configmap(i: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": f"cm-{i:05d}", "labels": {"bench": "true", "shard": str(i % 10)}},
-            "data": {"payload": "x" * 200}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"cm-{i:05d}", "labels": {"bench": "true", "shard": str(i % 10)}},
+        "data": {"payload": "x" * 200},
+    }
 
 
 async def bench_creates(session: aiohttp.ClientSession, url: str) -> float:
@@ -110,8 +128,11 @@ async def bench_fanout(session: aiohttp.ClientSession, url: str) -> list[float]:
         assert resp.status == 201
     for seq in range(1, FANOUT_EVENTS):
         patch = {"data": {"seq": str(seq)}}
-        async with session.patch(f"{url}/api/v1/namespaces/default/configmaps/fanout", json=patch,
-                                 headers={"Content-Type": "application/merge-patch+json"}) as resp:
+        async with session.patch(
+            f"{url}/api/v1/namespaces/default/configmaps/fanout",
+            json=patch,
+            headers={"Content-Type": "application/merge-patch+json"},
+        ) as resp:
             sent.append(time.perf_counter())
             assert resp.status == 200
         await asyncio.sleep(0.01)
@@ -127,9 +148,12 @@ async def main() -> None:
             creates = await bench_creates(session, url)
             print(f"kube emulator: create ConfigMap        {creates:8.0f} objects/s ({CONCURRENCY} clients)")
             list_seconds, size = await bench_list(session, url)
-            print(f"kube emulator: list {OBJECTS} ConfigMaps  {list_seconds * 1000:8.1f} ms median "
-                  f"({size / 1e6:.1f} MB)")
+            print(
+                f"kube emulator: list {OBJECTS} ConfigMaps  {list_seconds * 1000:8.1f} ms median ({size / 1e6:.1f} MB)"
+            )
             lat = await bench_fanout(session, url)
-            print(f"kube emulator: fan-out to {WATCHERS} watchers  "
-                  f"p50 {statistics.median(lat) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms "
-                  f"(write response to the last watcher's receipt, {FANOUT_EVENTS} events)")
+            print(
+                f"kube emulator: fan-out to {WATCHERS} watchers  "
+                f"p50 {statistics.median(lat) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms "
+                f"(write response to the last watcher's receipt, {FANOUT_EVENTS} events)"
+            )

@@ -19,6 +19,9 @@ def kube(tmp_path: Path) -> Iterator[RunningKube]:
 
 @pytest.fixture
 def kube_rbac(tmp_path: Path) -> Iterator[RunningKube]:
-    """A fresh emulated API server that authorizes every request with RBAC."""
-    with running_kube(tmp_path, rbac_enabled=True) as running:
+    """A fresh emulated API server that authorizes every request with RBAC.
+
+    It serves HTTPS: client-go (so kubectl) sends bearer tokens only over TLS, as a real cluster requires.
+    """
+    with running_kube(tmp_path, rbac_enabled=True, tls=True) as running:
         yield running

@@ -22,14 +22,26 @@ def build_parser() -> argparse.ArgumentParser:
     services = emulate.add_subparsers(dest="service", required=True)
     kube = services.add_parser("kube", help="an emulated Kubernetes API server on 127.0.0.1")
     kube.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
-    kube.add_argument("--kubeconfig", type=Path, required=True,
-                      help="where to write a kubeconfig for the emulator (atomically, once it is ready)")
+    kube.add_argument(
+        "--kubeconfig",
+        type=Path,
+        required=True,
+        help="where to write a kubeconfig for the emulator (atomically, once it is ready)",
+    )
     kube.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed CA (in the kubeconfig)")
     kube.add_argument("--rbac", action="store_true", help="authorize every request from stored RBAC objects")
-    kube.add_argument("--watch-history", type=int, default=10_000,
-                      help="events kept for watch resumption (older resourceVersions get 410 Expired)")
-    kube.add_argument("--bookmark-interval", type=float, default=60.0,
-                      help="seconds between BOOKMARK events on watches that allow them")
+    kube.add_argument(
+        "--watch-history",
+        type=int,
+        default=10_000,
+        help="events kept for watch resumption (older resourceVersions get 410 Expired)",
+    )
+    kube.add_argument(
+        "--bookmark-interval",
+        type=float,
+        default=60.0,
+        help="seconds between BOOKMARK events on watches that allow them",
+    )
     return parser
 
 
@@ -39,7 +51,10 @@ async def _run_kube(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     emulator = KubeEmulator(
-        port=args.port, tls=args.tls, rbac_enabled=args.rbac, watch_history=args.watch_history,
+        port=args.port,
+        tls=args.tls,
+        rbac_enabled=args.rbac,
+        watch_history=args.watch_history,
         bookmark_interval=args.bookmark_interval,
     )
     async with emulator:

@@ -55,13 +55,18 @@ class RunningKube:
     def run_async(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against the emulator; raises with kubectl's stderr when ``check`` and it fails."""
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig_path), "HOME": str(self.cache_dir)}
         proc = subprocess.run(
             [KUBECTL, "--cache-dir", str(self.cache_dir / "cache"), *args],
-            input=input, capture_output=True, text=True, env=env, timeout=timeout,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}")
@@ -74,7 +79,10 @@ class RunningKube:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig_path), "HOME": str(self.cache_dir)}
         return subprocess.Popen(
             [KUBECTL, "--cache-dir", str(self.cache_dir / "cache"), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
 
 

@@ -46,15 +46,44 @@ PATCH_APPLY_CBOR = "application/apply-patch+cbor"
 
 # Fields of ObjectMeta only the server sets; a client's values are ignored on create and kept from the old
 # object on update.
-_SERVER_SET_ON_CREATE = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                         "generation", "selfLink", "resourceVersion")
-_IMMUTABLE_ON_UPDATE = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                        "generation", "selfLink", "name", "namespace")
-_OBJECT_META_FIELDS = frozenset({
-    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
-    "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers",
-    "managedFields",
-})
+_SERVER_SET_ON_CREATE = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+    "resourceVersion",
+)
+_IMMUTABLE_ON_UPDATE = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+    "name",
+    "namespace",
+)
+_OBJECT_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
 
 
 def rfc3339(ts: datetime) -> str:
@@ -107,10 +136,18 @@ class DeleteOptions:
         grace = body.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
         dry = body.get("dryRun") or ([query["dryRun"]] if "dryRun" in query else [])
         if policy and policy not in ("Orphan", "Foreground", "Background"):
-            raise errors.invalid("", "DeleteOptions", "", [errors.Cause(
-                errors.FIELD_NOT_SUPPORTED,
-                f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"',
-                "propagationPolicy")])
+            raise errors.invalid(
+                "",
+                "DeleteOptions",
+                "",
+                [
+                    errors.Cause(
+                        errors.FIELD_NOT_SUPPORTED,
+                        f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"',
+                        "propagationPolicy",
+                    )
+                ],
+            )
         return cls(
             propagation_policy=policy,
             grace_period_seconds=int(grace) if grace is not None else None,
@@ -172,8 +209,9 @@ class ObjectAPI:
         ns = namespace if rt.namespaced else None
         revision, items, start = self._list_source(rt, ns, opts)
         matched = [
-            o for o in items
-            if labels.matches((o["metadata"].get("labels") or {}))
+            o
+            for o in items
+            if labels.matches(o["metadata"].get("labels") or {})
             and fields.matches(object_fields(o, rt.namespaced, rt.selectable_fields))
         ]
         meta: dict[str, Any] = {"resourceVersion": str(revision)}
@@ -217,11 +255,12 @@ class ObjectAPI:
             raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
         rv = _parse_rv(opts.resource_version) if opts.resource_version else None
         if match == "Exact" and rv == 0:
-            raise errors.bad_request("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
+            raise errors.bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
         exact = match == "Exact" or (rv not in (None, 0) and not match and opts.limit > 0)
         if rv is not None and rv > self.store.revision:
             raise errors.APIError(
-                504, "Timeout",
+                504,
+                "Timeout",
                 f"Too large resource version: {rv}, current: {self.store.revision}",
                 causes=[errors.Cause("ResourceVersionTooLarge", "Too large resource version")],
                 retry_after_seconds=1,
@@ -243,9 +282,7 @@ class ObjectAPI:
         if rt.namespaced:
             self._require_namespace_open(meta["namespace"])
         if self._crd_terminating(rt):
-            raise errors.method_not_allowed(
-                "create not allowed while custom resource definition is terminating"
-            )
+            raise errors.method_not_allowed("create not allowed while custom resource definition is terminating")
         for key in _SERVER_SET_ON_CREATE:
             meta.pop(key, None)
         if not meta.get("name") and meta.get("generateName"):
@@ -260,8 +297,15 @@ class ObjectAPI:
         if self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) is not None:
             raise errors.already_exists(rt.group, rt.plural, meta["name"])
         if managed:
-            ssa.record_update(None, obj, ctx.manager, rt.api_version, rfc3339(self.clock()),
-                              schema=rt.schema, ignored_fields=_ignored_fields(rt, ""))
+            ssa.record_update(
+                None,
+                obj,
+                ctx.manager,
+                rt.api_version,
+                rfc3339(self.clock()),
+                schema=rt.schema,
+                ignored_fields=_ignored_fields(rt, ""),
+            )
         if ctx.dry_run:
             return obj
         stored = self.store.put(rt.group_resource, obj)
@@ -280,10 +324,16 @@ class ObjectAPI:
             raise errors.not_found("", "namespaces", namespace)
         if ns["metadata"].get("deletionTimestamp"):
             raise errors.APIError(
-                403, "Forbidden",
+                403,
+                "Forbidden",
                 f"unable to create new content in namespace {namespace} because it is being terminated",
-                causes=[errors.Cause("NamespaceTerminating",
-                                     f"namespace {namespace} is being terminated", "metadata.namespace")],
+                causes=[
+                    errors.Cause(
+                        "NamespaceTerminating",
+                        f"namespace {namespace} is being terminated",
+                        "metadata.namespace",
+                    )
+                ],
             )
 
     def _crd_terminating(self, rt: ResourceType) -> bool:
@@ -335,9 +385,18 @@ class ObjectAPI:
         rv = meta.get("resourceVersion")
         if not rv:
             if not strategy.allow_unconditional_update:
-                raise errors.invalid(rt.group, rt.kind, name, [errors.Cause(
-                    errors.FIELD_INVALID, "Invalid value: 0: must be specified for an update",
-                    "metadata.resourceVersion")])
+                raise errors.invalid(
+                    rt.group,
+                    rt.kind,
+                    name,
+                    [
+                        errors.Cause(
+                            errors.FIELD_INVALID,
+                            "Invalid value: 0: must be specified for an update",
+                            "metadata.resourceVersion",
+                        )
+                    ],
+                )
         elif rv != old["metadata"]["resourceVersion"]:
             raise errors.stale_resource_version(rt.group, rt.plural, name)
         merged = self._merge_for_subresource(rt, old, new, subresource)
@@ -369,8 +428,14 @@ class ObjectAPI:
         return new
 
     def _write_update(
-        self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any], ctx: WriteContext, subresource: str,
-        *, managed: bool = True,
+        self,
+        rt: ResourceType,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        ctx: WriteContext,
+        subresource: str,
+        *,
+        managed: bool = True,
     ) -> dict[str, Any]:
         meta = new.setdefault("metadata", {})
         old_meta = old["metadata"]
@@ -382,17 +447,33 @@ class ObjectAPI:
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
             if added:
-                raise errors.invalid(rt.group, rt.kind, meta["name"], [errors.Cause(
-                    errors.FIELD_FORBIDDEN,
-                    "Forbidden: no new finalizers can be added if the object is being deleted, found new "
-                    f"finalizers {json.dumps(sorted(added))}",
-                    "metadata.finalizers")])
+                raise errors.invalid(
+                    rt.group,
+                    rt.kind,
+                    meta["name"],
+                    [
+                        errors.Cause(
+                            errors.FIELD_FORBIDDEN,
+                            "Forbidden: no new finalizers can be added if the object is being deleted, found new "
+                            f"finalizers {json.dumps(sorted(added))}",
+                            "metadata.finalizers",
+                        )
+                    ],
+                )
         if strategy_for(rt).tracks_generation and _spec_changed(old, new):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self._admit(rt, new, old, ctx, subresource)
         if managed:
-            ssa.record_update(old, new, ctx.manager, rt.api_version, rfc3339(self.clock()), subresource,
-                              schema=rt.schema, ignored_fields=_ignored_fields(rt, subresource))
+            ssa.record_update(
+                old,
+                new,
+                ctx.manager,
+                rt.api_version,
+                rfc3339(self.clock()),
+                subresource,
+                schema=rt.schema,
+                ignored_fields=_ignored_fields(rt, subresource),
+            )
         meta["resourceVersion"] = old_meta["resourceVersion"]
         if _without_volatile(new) == _without_volatile(old):
             # kube-apiserver skips no-op writes: no new resourceVersion, no watch event.
@@ -447,8 +528,7 @@ class ObjectAPI:
         else:
             raise errors.unsupported_media_type(
                 content_type,
-                [PATCH_JSON, PATCH_MERGE, PATCH_APPLY]
-                + ([] if rt.is_custom else [PATCH_STRATEGIC]),
+                [PATCH_JSON, PATCH_MERGE, PATCH_APPLY] + ([] if rt.is_custom else [PATCH_STRATEGIC]),
             )
         if not isinstance(patched, dict):
             raise errors.bad_request("the patched object is not a JSON object")
@@ -476,8 +556,12 @@ class ObjectAPI:
         force: bool,
     ) -> tuple[dict[str, Any], bool]:
         if not ctx.field_manager:
-            raise errors.invalid("meta.k8s.io", "PatchOptions", "", [errors.Cause(
-                errors.FIELD_REQUIRED, "Required value: is required for apply patch", "fieldManager")])
+            raise errors.invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                [errors.Cause(errors.FIELD_REQUIRED, "Required value: is required for apply patch", "fieldManager")],
+            )
         try:
             applied = yaml.safe_load(raw or b"")
         except yaml.YAMLError as exc:
@@ -495,22 +579,36 @@ class ObjectAPI:
             if subresource:
                 raise errors.not_found(rt.group, rt.plural, name)
             created = ssa.server_side_apply(
-                None, applied, ctx.field_manager, force, rt.schema, rt.api_version, now, subresource,
+                None,
+                applied,
+                ctx.field_manager,
+                force,
+                rt.schema,
+                rt.api_version,
+                now,
+                subresource,
                 ignored_fields=_ignored_fields(rt, subresource),
             )
             created.setdefault("metadata", {})["name"] = name
             return self.create(rt, namespace, created, ctx, managed=False), True
         live = self.present(rt, old)
-        new = ssa.server_side_apply(live, applied, ctx.field_manager, force, rt.schema, rt.api_version, now,
-                                    subresource, ignored_fields=_ignored_fields(rt, subresource))
+        new = ssa.server_side_apply(
+            live,
+            applied,
+            ctx.field_manager,
+            force,
+            rt.schema,
+            rt.api_version,
+            now,
+            subresource,
+            ignored_fields=_ignored_fields(rt, subresource),
+        )
         merged = self._merge_for_subresource(rt, old, new, subresource)
         return self._write_update(rt, old, merged, ctx, subresource, managed=False), False
 
     # -- delete ----------------------------------------------------------------------------------------------
 
-    def delete(
-        self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions
-    ) -> tuple[dict[str, Any], bool]:
+    def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> tuple[dict[str, Any], bool]:
         """DELETE; returns (object, deleted_now). Not deleted now means finalizers hold it (HTTP 202)."""
         ns = namespace if rt.namespaced else ""
         old = self.store.get(rt.group_resource, ns, name)
@@ -518,13 +616,25 @@ class ObjectAPI:
             raise errors.not_found(rt.group, rt.plural, name)
         meta = old["metadata"]
         if opts.precondition_uid and opts.precondition_uid != meta.get("uid"):
-            raise errors.conflict(rt.group, rt.plural, name, (
-                f"Precondition failed: UID in precondition: {opts.precondition_uid}, "
-                f"UID in object meta: {meta.get('uid')}"))
+            raise errors.conflict(
+                rt.group,
+                rt.plural,
+                name,
+                (
+                    f"Precondition failed: UID in precondition: {opts.precondition_uid}, "
+                    f"UID in object meta: {meta.get('uid')}"
+                ),
+            )
         if opts.precondition_resource_version and opts.precondition_resource_version != meta["resourceVersion"]:
-            raise errors.conflict(rt.group, rt.plural, name, (
-                "Precondition failed: ResourceVersion in precondition: "
-                f"{opts.precondition_resource_version}, ResourceVersion in object meta: {meta['resourceVersion']}"))
+            raise errors.conflict(
+                rt.group,
+                rt.plural,
+                name,
+                (
+                    "Precondition failed: ResourceVersion in precondition: "
+                    f"{opts.precondition_resource_version}, ResourceVersion in object meta: {meta['resourceVersion']}"
+                ),
+            )
         finalizers = list(meta.get("finalizers") or [])
         policy = opts.propagation_policy or "Background"
         if policy == "Foreground" and FOREGROUND_FINALIZER not in finalizers:
@@ -549,9 +659,14 @@ class ObjectAPI:
             if rt.group_resource == NAMESPACES:
                 updated["status"] = {**updated.get("status", {}), "phase": "Terminating"}
             if rt.group_resource == CRDS:
-                _set_condition(updated, "Terminating", "True", "InstanceDeletionPending",
-                               "CustomResourceDefinition marked for deletion; instance deletion pending",
-                               rfc3339(self.clock()))
+                _set_condition(
+                    updated,
+                    "Terminating",
+                    "True",
+                    "InstanceDeletionPending",
+                    "CustomResourceDefinition marked for deletion; instance deletion pending",
+                    rfc3339(self.clock()),
+                )
             if opts.dry_run:
                 return self.present(rt, updated), False
             return self.present(rt, self.store.put(rt.group_resource, updated)), False
@@ -582,8 +697,10 @@ class ObjectAPI:
     def system_update(self, group_resource: tuple[str, str], obj: dict[str, Any]) -> None:
         """Store a controller's change (finalizer removal, status) without admission; deletes once released."""
         meta = obj["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
-            group_resource == NAMESPACES and (obj.get("spec") or {}).get("finalizers")
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not (group_resource == NAMESPACES and (obj.get("spec") or {}).get("finalizers"))
         ):
             self.store.put(group_resource, obj)
             self.store.remove(group_resource, meta.get("namespace", ""), meta["name"])
@@ -605,8 +722,11 @@ class ObjectAPI:
     def _check_type_meta(rt: ResourceType, obj: dict[str, Any], *, required: bool) -> None:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if required and (not api_version or not kind):
-            raise errors.bad_request("Object 'Kind' is missing in the apply configuration" if not kind
-                                     else "Object 'apiVersion' is missing in the apply configuration")
+            raise errors.bad_request(
+                "Object 'Kind' is missing in the apply configuration"
+                if not kind
+                else "Object 'apiVersion' is missing in the apply configuration"
+            )
         if api_version and api_version != rt.api_version:
             raise errors.bad_request(
                 f"the API version in the data ({api_version}) does not match the expected API version "
@@ -616,7 +736,12 @@ class ObjectAPI:
             raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
 
     def _admit(
-        self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, ctx: WriteContext, subresource: str
+        self,
+        rt: ResourceType,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        ctx: WriteContext,
+        subresource: str,
     ) -> None:
         """Normalize and validate an object about to be written; raises 400/422 as kube-apiserver does."""
         meta = obj["metadata"]
@@ -636,7 +761,11 @@ class ObjectAPI:
         policy = validation.meta_policy_for(rt.group, rt.plural, is_custom=rt.is_custom)
         if policy is not None:
             causes += validation.validate_object_meta(
-                obj, namespaced=rt.namespaced, name_rule=policy.name_rule, is_create=old is None, old=old,
+                obj,
+                namespaced=rt.namespaced,
+                name_rule=policy.name_rule,
+                is_create=old is None,
+                old=old,
                 revalidate_on_update=policy.revalidate_on_update,
             )
         if rt.group_resource == CRDS:
@@ -700,8 +829,7 @@ def _set_condition(obj: dict[str, Any], ctype: str, status: str, reason: str, me
                 c["lastTransitionTime"] = now
             c.update(status=status, reason=reason, message=message)
             return
-    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
-                  "lastTransitionTime": now})
+    conds.append({"type": ctype, "status": status, "reason": reason, "message": message, "lastTransitionTime": now})
 
 
 def set_condition(obj: dict[str, Any], ctype: str, status: str, reason: str, message: str, now: str) -> None:

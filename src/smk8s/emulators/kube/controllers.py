@@ -90,8 +90,14 @@ class ClusterControllers:
             now = rfc3339(self.api.clock())
             updated.setdefault("status", {})["acceptedNames"] = accepted
             set_condition(updated, "NamesAccepted", "True", "NoConflicts", "no conflicts found", now)
-            set_condition(updated, "Established", "True", "InitialNamesAccepted",
-                          "the initial names have been accepted", now)
+            set_condition(
+                updated,
+                "Established",
+                "True",
+                "InitialNamesAccepted",
+                "the initial names have been accepted",
+                now,
+            )
             stored = set(updated["status"].get("storedVersions") or [])
             stored |= {v["name"] for v in updated.get("spec", {}).get("versions", []) if v.get("storage")}
             updated["status"]["storedVersions"] = sorted(stored)
@@ -114,9 +120,7 @@ class ClusterControllers:
             if remaining:
                 continue
             updated = copy.deepcopy(crd)
-            updated["metadata"]["finalizers"] = [
-                f for f in meta.get("finalizers") or [] if f != CRD_CLEANUP_FINALIZER
-            ]
+            updated["metadata"]["finalizers"] = [f for f in meta.get("finalizers") or [] if f != CRD_CLEANUP_FINALIZER]
             self.api.system_update(CRDS, updated)
 
     # -- namespaces ------------------------------------------------------------------------------------------
@@ -132,9 +136,7 @@ class ClusterControllers:
                     left += 1
                     if not obj["metadata"].get("deletionTimestamp"):
                         self._delete(rt, obj, "Background")
-            if left and any(
-                self.api.store.list(rt.group_resource, name) for rt in self._namespaced_types()
-            ):
+            if left and any(self.api.store.list(rt.group_resource, name) for rt in self._namespaced_types()):
                 continue
             if (ns.get("spec") or {}).get("finalizers"):
                 updated = copy.deepcopy(ns)
@@ -170,7 +172,10 @@ class ClusterControllers:
                 self._orphan(gr, owner, dependents.get(meta["uid"], []))
 
     def _collect_dependent(
-        self, gr: tuple[str, str], obj: dict[str, Any], by_uid: dict[str, tuple[tuple[str, str], dict[str, Any]]]
+        self,
+        gr: tuple[str, str],
+        obj: dict[str, Any],
+        by_uid: dict[str, tuple[tuple[str, str], dict[str, Any]]],
     ) -> None:
         meta = obj["metadata"]
         refs = meta.get("ownerReferences") or []
@@ -199,19 +204,22 @@ class ClusterControllers:
         return owner_ns in ("", dependent["metadata"].get("namespace", ""))
 
     def _foreground(
-        self, gr: tuple[str, str], owner: dict[str, Any],
+        self,
+        gr: tuple[str, str],
+        owner: dict[str, Any],
         deps: list[tuple[tuple[str, str], dict[str, Any], dict[str, Any]]],
     ) -> None:
         blocking = [
-            d for d in deps
-            if d[2].get("blockOwnerDeletion") and self.api.store.get(d[0], *(_key(d[1]))) is not None
+            d for d in deps if d[2].get("blockOwnerDeletion") and self.api.store.get(d[0], *(_key(d[1]))) is not None
         ]
         if blocking:
             return
         self._drop_finalizer(gr, owner, FOREGROUND_FINALIZER)
 
     def _orphan(
-        self, gr: tuple[str, str], owner: dict[str, Any],
+        self,
+        gr: tuple[str, str],
+        owner: dict[str, Any],
         deps: list[tuple[tuple[str, str], dict[str, Any], dict[str, Any]]],
     ) -> None:
         uid = owner["metadata"]["uid"]
@@ -248,8 +256,12 @@ class ClusterControllers:
     def _delete(self, rt: Any, obj: dict[str, Any], policy: str) -> None:
         meta = obj["metadata"]
         try:
-            self.api.delete(rt, meta.get("namespace", ""), meta["name"],
-                            DeleteOptions(propagation_policy=policy, precondition_uid=meta.get("uid", "")))
+            self.api.delete(
+                rt,
+                meta.get("namespace", ""),
+                meta["name"],
+                DeleteOptions(propagation_policy=policy, precondition_uid=meta.get("uid", "")),
+            )
         except errors.APIError as exc:
             if exc.code not in (404, 409):
                 raise

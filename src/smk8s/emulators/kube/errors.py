@@ -103,7 +103,10 @@ def conflict(group: str, resource: str, name: str, why: str) -> APIError:
 
 def stale_resource_version(group: str, resource: str, name: str) -> APIError:
     return conflict(
-        group, resource, name, "the object has been modified; please apply your changes to the latest version and try again"
+        group,
+        resource,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
     )
 
 
@@ -127,7 +130,9 @@ def unauthorized(message: str = "Unauthorized") -> APIError:
     return APIError(401, "Unauthorized", message)
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> APIError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> APIError:
     return APIError(405, "MethodNotAllowed", message)
 
 
@@ -138,7 +143,9 @@ def gone(message: str) -> APIError:
 
 def too_many_requests(retry_after_seconds: int = 1) -> APIError:
     return APIError(
-        429, "TooManyRequests", "the server has received too many requests and has asked us to try again later",
+        429,
+        "TooManyRequests",
+        "the server has received too many requests and has asked us to try again later",
         retry_after_seconds=retry_after_seconds,
     )
 
@@ -152,9 +159,7 @@ def service_unavailable(message: str = "the server is currently unable to handle
 
 
 def unsupported_media_type(content_type: str, accepted: list[str]) -> APIError:
-    msg = (
-        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
-    )
+    msg = f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
     return APIError(415, "UnsupportedMediaType", msg)
 
 

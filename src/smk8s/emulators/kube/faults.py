@@ -51,9 +51,14 @@ class FaultPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "error_rate": self.error_rate, "error_code": self.error_code,
-            "retry_after_seconds": self.retry_after_seconds, "latency_seconds": self.latency_seconds,
-            "stall": self.stall, "verbs": list(self.verbs), "resources": list(self.resources), "seed": self.seed,
+            "error_rate": self.error_rate,
+            "error_code": self.error_code,
+            "retry_after_seconds": self.retry_after_seconds,
+            "latency_seconds": self.latency_seconds,
+            "stall": self.stall,
+            "verbs": list(self.verbs),
+            "resources": list(self.resources),
+            "seed": self.seed,
         }
 
     def applies_to(self, verb: str, resource: str) -> bool:

@@ -6,6 +6,9 @@ Discovery answers are built from this registry on every request, so they change 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -78,7 +81,11 @@ class Registry:
         }
 
     def api_group_list(self) -> dict[str, Any]:
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, vs) for g, vs in self.groups()]}
+        return {
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [_group(g, vs) for g, vs in self.groups()],
+        }
 
     def api_group(self, group: str) -> dict[str, Any] | None:
         for g, vs in self.groups():
@@ -88,7 +95,8 @@ class Registry:
 
     def api_resource_list(self, group: str, version: str) -> dict[str, Any] | None:
         types = sorted(
-            (rt for (g, v, _), rt in self._types.items() if g == group and v == version), key=lambda r: r.plural
+            (rt for (g, v, _), rt in self._types.items() if g == group and v == version),
+            key=lambda r: r.plural,
         )
         if not types:
             return None
@@ -101,10 +109,7 @@ class Registry:
 
     def aggregated_discovery(self, legacy: bool) -> dict[str, Any]:
         """``apidiscovery.k8s.io/v2`` APIGroupDiscoveryList, for ``/api`` (legacy) or ``/apis``."""
-        if legacy:
-            groups = [("", ["v1"])]
-        else:
-            groups = self.groups()
+        groups = [("", ["v1"])] if legacy else self.groups()
         items = []
         for group, versions in groups:
             items.append(
@@ -122,7 +127,8 @@ class Registry:
 
     def _discovery_version(self, group: str, version: str) -> dict[str, Any]:
         types = sorted(
-            (rt for (g, v, _), rt in self._types.items() if g == group and v == version), key=lambda r: r.plural
+            (rt for (g, v, _), rt in self._types.items() if g == group and v == version),
+            key=lambda r: r.plural,
         )
         resources = []
         for rt in types:
@@ -188,9 +194,6 @@ def _api_resources(types: Iterable[ResourceType]) -> Iterable[dict[str, Any]]:
 
 
 def _hash(text: str) -> str:
-    import base64
-    import hashlib
-
     return base64.b64encode(hashlib.sha256(text.encode()).digest()[:8]).decode()
 
 
@@ -200,9 +203,7 @@ def _group(group: str, versions: list[str]) -> dict[str, Any]:
 
 
 def _version_priority(version: str) -> tuple[int, int, int]:
-    """Kubernetes version priority: GA > beta > alpha, higher numbers first (apimachinery's CompareKubeAwareVersionStrings)."""
-    import re
-
+    """Kubernetes version priority: GA > beta > alpha, higher numbers first (CompareKubeAwareVersionStrings)."""
     m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
     if not m:
         return (3, 0, 0)

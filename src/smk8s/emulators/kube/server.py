@@ -20,7 +20,6 @@ import contextlib
 import json
 import secrets
 import ssl
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -42,7 +41,12 @@ from smk8s.emulators.kube.api import (
 )
 from smk8s.emulators.kube.controllers import ClusterControllers
 from smk8s.emulators.kube.faults import FaultInjector, FaultPlan
-from smk8s.emulators.kube.kubeconfig import kubeconfig_dict, make_serving_certificate, write_kubeconfig
+from smk8s.emulators.kube.kubeconfig import (
+    kubeconfig_dict,
+    make_serving_certificate,
+    server_ssl_context,
+    write_kubeconfig,
+)
 from smk8s.emulators.kube.registry import Registry
 from smk8s.emulators.kube.resources import ResourceType
 from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
@@ -51,8 +55,14 @@ from smk8s.emulators.kube.store import Store, StoredEvent, Watcher
 MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's --max-request-body-bytes default
 DEFAULT_BOOKMARK_INTERVAL = 60.0
 SERVER_VERSION = {
-    "major": "1", "minor": "36", "gitVersion": "v1.36.0-smk8s", "gitCommit": "smk8s-emulator",
-    "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25", "compiler": "gc",
+    "major": "1",
+    "minor": "36",
+    "gitVersion": "v1.36.0-smk8s",
+    "gitCommit": "smk8s-emulator",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.25",
+    "compiler": "gc",
     "platform": "linux/amd64",
 }
 _INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -129,12 +139,7 @@ class KubeEmulator:
         if self.tls and self._ssl is None:
             cert = make_serving_certificate()
             self._ca_pem = cert.ca_pem
-            with tempfile.TemporaryDirectory() as tmp:
-                cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-                cert_file.write_bytes(cert.cert_pem)
-                key_file.write_bytes(cert.key_pem)
-                self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                self._ssl.load_cert_chain(cert_file, key_file)
+            self._ssl = server_ssl_context(cert)
         await self._serve(self.requested_port)
 
     async def _serve(self, port: int) -> None:
@@ -216,8 +221,12 @@ class KubeEmulator:
         for group, plural, obj in rbac.bootstrap_policy():
             rt = self.registry.by_group_resource(group, plural)[0]
             self.api.create(rt, obj.get("metadata", {}).get("namespace", ""), obj, ctx)
-        self.api.create(self.registry.require("", "v1", "serviceaccounts"), "default",
-                        {"metadata": {"name": "default"}}, ctx)
+        self.api.create(
+            self.registry.require("", "v1", "serviceaccounts"),
+            "default",
+            {"metadata": {"name": "default"}},
+            ctx,
+        )
 
     # -- request pipeline ------------------------------------------------------------------------------------
 
@@ -269,12 +278,10 @@ class KubeEmulator:
         if request.method not in ("GET", "HEAD"):
             raise errors.method_not_allowed()
         stripped = path.rstrip("/") or "/"
-        if stripped in ("/healthz", "/livez", "/readyz") or stripped.startswith(("/healthz/", "/livez/",
-                                                                                   "/readyz/")):
+        if stripped in ("/healthz", "/livez", "/readyz") or stripped.startswith(("/healthz/", "/livez/", "/readyz/")):
             if "verbose" in request.query:
                 name = stripped.strip("/").split("/")[0]
-                return web.Response(text=f"[+]ping ok\n[+]etcd ok\n{name} check passed\n",
-                                    content_type="text/plain")
+                return web.Response(text=f"[+]ping ok\n[+]etcd ok\n{name} check passed\n", content_type="text/plain")
             return web.Response(text="ok", content_type="text/plain")
         if stripped == "/version":
             return _json(SERVER_VERSION)
@@ -293,7 +300,7 @@ class KubeEmulator:
         if stripped == "/openapi/v3":
             return _json(openapi.openapi_v3_index(self.registry.all()))
         if stripped.startswith("/openapi/v3/"):
-            doc = openapi.openapi_v3_document(self.registry.all(), stripped[len("/openapi/v3/"):])
+            doc = openapi.openapi_v3_document(self.registry.all(), stripped[len("/openapi/v3/") :])
             if doc is None:
                 raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
             return _json(doc, headers={"Cache-Control": "public, immutable"} if "hash" in request.query else None)
@@ -323,13 +330,15 @@ class KubeEmulator:
         if attrs.namespace and not rt.namespaced:
             raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
         sub = attrs.subresource
-        if sub and sub not in rt.subresources and not (rt.group_resource == ("", "namespaces") and sub == "finalize") \
-                and not (rt.group_resource == ("", "serviceaccounts") and sub == "token"):
+        if (
+            sub
+            and sub not in rt.subresources
+            and not (rt.group_resource == ("", "namespaces") and sub == "finalize")
+            and not (rt.group_resource == ("", "serviceaccounts") and sub == "token")
+        ):
             raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
         if attrs.verb not in rt.verbs and not sub and attrs.verb not in ("watch",):
-            raise errors.method_not_allowed(
-                f"the server does not allow this method on the requested resource"
-            )
+            raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         namespace = attrs.namespace
         path_name = _path_name(request.path, attrs)
         verb = attrs.verb
@@ -390,8 +399,7 @@ class KubeEmulator:
             username=user.username,
             field_manager=manager,
             user_agent=request.headers.get("User-Agent", ""),
-            dry_run=dry_run_from_query(request.query.getall("dryRun", None)[0] if "dryRun" in request.query
-                                       else None),
+            dry_run=dry_run_from_query(request.query.getall("dryRun", None)[0] if "dryRun" in request.query else None),
             field_validation=validation,
         )
 
@@ -409,8 +417,12 @@ class KubeEmulator:
         self, request: web.Request, rt: ResourceType, obj: dict[str, Any], status: int
     ) -> web.Response:
         if _wants_table(request):
-            return _json(tables.to_table(rt, [obj], include_object=_include_object(request), list_meta=None,
-                                         now=datetime.now(UTC)), status)
+            return _json(
+                tables.to_table(
+                    rt, [obj], include_object=_include_object(request), list_meta=None, now=datetime.now(UTC)
+                ),
+                status,
+            )
         if _wants_partial_metadata(request):
             return _json(_partial_metadata(obj), status)
         return _json(obj, status)
@@ -432,13 +444,24 @@ class KubeEmulator:
     def _list(self, request: web.Request, rt: ResourceType, namespace: str, query: dict[str, str]) -> web.Response:
         result = self.api.list(rt, namespace or None, self._list_options(query))
         if _wants_table(request):
-            return _json(tables.to_table(rt, result["items"], include_object=_include_object(request),
-                                         list_meta=result["metadata"], now=datetime.now(UTC)))
+            return _json(
+                tables.to_table(
+                    rt,
+                    result["items"],
+                    include_object=_include_object(request),
+                    list_meta=result["metadata"],
+                    now=datetime.now(UTC),
+                )
+            )
         if _wants_partial_metadata(request):
-            return _json({
-                "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                "metadata": result["metadata"], "items": [_partial_metadata(o) for o in result["items"]],
-            })
+            return _json(
+                {
+                    "kind": "PartialObjectMetadataList",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": result["metadata"],
+                    "items": [_partial_metadata(o) for o in result["items"]],
+                }
+            )
         return _json(result)
 
     # -- watch -----------------------------------------------------------------------------------------------
@@ -457,11 +480,19 @@ class KubeEmulator:
         rv_text = query.get("resourceVersion", "")
         match = query.get("resourceVersionMatch", "")
         if send_initial and (match != "NotOlderThan" or not bookmarks):
-            raise errors.invalid("", "ListOptions", "", [errors.Cause(
-                errors.FIELD_FORBIDDEN,
-                "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
-                " and resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is true",
-                "sendInitialEvents")])
+            raise errors.invalid(
+                "",
+                "ListOptions",
+                "",
+                [
+                    errors.Cause(
+                        errors.FIELD_FORBIDDEN,
+                        "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is "
+                        "enabled and resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is true",
+                        "sendInitialEvents",
+                    )
+                ],
+            )
         if match and not send_initial:
             raise errors.bad_request("resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
         timeout = _watch_timeout(query)
@@ -475,13 +506,15 @@ class KubeEmulator:
             if ns_filter is not None and obj["metadata"].get("namespace") != ns_filter:
                 return False
             return labels.matches(obj["metadata"].get("labels") or {}) and fields.matches(
-                object_fields(obj, rt.namespaced, rt.selectable_fields))
+                object_fields(obj, rt.namespaced, rt.selectable_fields)
+            )
 
         def encode(event_type: str, obj: dict[str, Any]) -> bytes:
             shown = self.api.present(rt, obj)
             if as_table and event_type in ("ADDED", "MODIFIED", "DELETED"):
-                shown = tables.to_table(rt, [shown], include_object=include_object, list_meta=None,
-                                        now=datetime.now(UTC))
+                shown = tables.to_table(
+                    rt, [shown], include_object=include_object, list_meta=None, now=datetime.now(UTC)
+                )
             return (_dumps({"type": event_type, "object": shown}) + "\n").encode()
 
         watcher = self.store.watch(rt.group_resource)
@@ -506,8 +539,7 @@ class KubeEmulator:
                     replay = self.store.events_after(rt.group_resource, start)
                 except errors.APIError as gone:
                     await response.prepare(request)
-                    await response.write(
-                        (_dumps({"type": "ERROR", "object": gone.to_status()}) + "\n").encode())
+                    await response.write((_dumps({"type": "ERROR", "object": gone.to_status()}) + "\n").encode())
                     await response.write_eof()
                     return response
                 for event in replay:
@@ -520,6 +552,8 @@ class KubeEmulator:
             if initial:
                 await response.write(b"".join(initial))
             await self._stream(response, watcher, start, visible, encode, rt, bookmarks, timeout)
+        except ConnectionError:
+            return response  # the client went away (or the server is shutting down): nothing left to tell it
         finally:
             self.store.stop_watch(watcher)
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -535,9 +569,9 @@ class KubeEmulator:
         encode: Callable[[str, dict[str, Any]], bytes],
         rt: ResourceType,
         bookmarks: bool,
-        timeout: float,
+        timeout_seconds: float,
     ) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_seconds
         next_bookmark = time.monotonic() + self.bookmark_interval
         last = start
         while True:
@@ -591,9 +625,7 @@ class KubeEmulator:
 
     # -- special creates -------------------------------------------------------------------------------------
 
-    def _review(
-        self, rt: ResourceType, body: Any, user: auth.UserInfo, namespace: str
-    ) -> dict[str, Any]:
+    def _review(self, rt: ResourceType, body: Any, user: auth.UserInfo, namespace: str) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         spec = body.get("spec") or {}
@@ -610,8 +642,13 @@ class KubeEmulator:
             status = rbac.local_subject_access_review(spec, namespace, self.authorizer)
         else:
             status = rbac.self_subject_rules_review(spec.get("namespace", ""), user, self.authorizer)
-        return {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": body.get("metadata") or {},
-                "spec": spec, "status": status}
+        return {
+            "kind": rt.kind,
+            "apiVersion": rt.api_version,
+            "metadata": body.get("metadata") or {},
+            "spec": spec,
+            "status": status,
+        }
 
     def _token_request(self, rt: ResourceType, namespace: str, name: str, body: Any) -> dict[str, Any]:
         sa = self.api.get(rt, namespace, name)
@@ -619,11 +656,16 @@ class KubeEmulator:
         token = self.authenticator.add_service_account(namespace, name, sa["metadata"].get("uid", ""))
         expiry = int(spec.get("expirationSeconds") or 3600)
         expires = datetime.fromtimestamp(time.time() + expiry, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {"audiences": spec.get("audiences") or list(self.authenticator.api_audiences),
-                         "expirationSeconds": expiry},
-                "status": {"token": token, "expirationTimestamp": expires}}
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "audiences": spec.get("audiences") or list(self.authenticator.api_audiences),
+                "expirationSeconds": expiry,
+            },
+            "status": {"token": token, "expirationTimestamp": expires},
+        }
 
     def _finalize_namespace(
         self, request: web.Request, rt: ResourceType, name: str, body: Any, ctx: WriteContext
@@ -639,7 +681,7 @@ class KubeEmulator:
     # -- control API -----------------------------------------------------------------------------------------
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
-        action = request.path[len("/_emulator/"):].strip("/")
+        action = request.path[len("/_emulator/") :].strip("/")
         method = request.method
         if action == "stats" and method == "GET":
             return _json(self.stats_dict())
@@ -693,9 +735,16 @@ def _status_response(exc: errors.APIError) -> web.Response:
 
 def _success_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     return {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-        "details": {"name": obj["metadata"]["name"], "group": rt.group, "kind": rt.plural,
-                    "uid": obj["metadata"].get("uid", "")},
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": obj["metadata"]["name"],
+            "group": rt.group,
+            "kind": rt.plural,
+            "uid": obj["metadata"].get("uid", ""),
+        },
     }
 
 

@@ -1,7 +1,8 @@
 """Per-resource rules of kube-apiserver's registry strategies (k8s.io/apiserver/pkg/registry/rest).
 
 Each built-in resource's ``RESTCreateStrategy``/``RESTUpdateStrategy`` decides whether ``metadata.generation`` is
-maintained, whether PUT may create or may omit ``resourceVersion``, and what a deletion returns. Custom resources all follow the customresource strategy.
+maintained, whether PUT may create or may omit ``resourceVersion``, and what a deletion returns.
+Custom resources all follow the customresource strategy.
 """
 
 from __future__ import annotations
@@ -41,9 +42,7 @@ _BUILTIN: dict[tuple[str, str], Strategy] = {
     ("rbac.authorization.k8s.io", "roles"): Strategy(allow_create_on_update=True),
     ("rbac.authorization.k8s.io", "clusterroles"): Strategy(allow_create_on_update=True),
     ("rbac.authorization.k8s.io", "rolebindings"): Strategy(allow_create_on_update=True),
-    ("rbac.authorization.k8s.io", "clusterrolebindings"): Strategy(
-        allow_create_on_update=True
-    ),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): Strategy(allow_create_on_update=True),
 }
 
 _CUSTOM = Strategy(tracks_generation=True, allow_unconditional_update=False, returns_deleted_object=True)

@@ -22,8 +22,11 @@ def test_every_write_takes_the_next_cluster_wide_revision() -> None:
     a = store.put(CM, obj("a"))
     b = store.put(SECRETS, obj("b"))
     a2 = store.put(CM, obj("a", v="2"))
-    assert [a["metadata"]["resourceVersion"], b["metadata"]["resourceVersion"], a2["metadata"]["resourceVersion"]] == [
-        "1", "2", "3"]
+    assert [
+        a["metadata"]["resourceVersion"],
+        b["metadata"]["resourceVersion"],
+        a2["metadata"]["resourceVersion"],
+    ] == ["1", "2", "3"]
     assert store.revision == 3
 
 
@@ -42,7 +45,10 @@ def test_list_is_ordered_by_namespace_then_name_and_filters_namespace() -> None:
     for ns, name in [("b", "x"), ("a", "z"), ("a", "y")]:
         store.put(CM, obj(name, ns))
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in store.list(CM)] == [
-        ("a", "y"), ("a", "z"), ("b", "x")]
+        ("a", "y"),
+        ("a", "z"),
+        ("b", "x"),
+    ]
     assert [o["metadata"]["name"] for o in store.list(CM, "b")] == ["x"]
 
 
