@@ -202,7 +202,7 @@ class ObjectAPI:
             return obj
         return {**obj, "apiVersion": rt.api_version}
 
-    def list(self, rt: ResourceType, namespace: str | None, opts: ListOptions) -> dict[str, Any]:
+    def list_collection(self, rt: ResourceType, namespace: str | None, opts: ListOptions) -> dict[str, Any]:
         labels = LabelSelector.parse(opts.label_selector)
         fields = FieldSelector.parse(opts.field_selector)
         check_field_labels(fields, rt)
@@ -267,7 +267,7 @@ class ObjectAPI:
             )
         if exact and rv is not None:
             return rv, self.store.snapshot(gr, rv, namespace), ""
-        return self.store.revision, self.store.list(gr, namespace), ""
+        return self.store.revision, self.store.objects(gr, namespace), ""
 
     # -- create ----------------------------------------------------------------------------------------------
 
@@ -679,7 +679,7 @@ class ObjectAPI:
     def delete_collection(
         self, rt: ResourceType, namespace: str | None, list_opts: ListOptions, opts: DeleteOptions
     ) -> dict[str, Any]:
-        listed = self.list(rt, namespace, ListOptions(list_opts.label_selector, list_opts.field_selector))
+        listed = self.list_collection(rt, namespace, ListOptions(list_opts.label_selector, list_opts.field_selector))
         deleted = []
         for item in listed["items"]:
             meta = item["metadata"]

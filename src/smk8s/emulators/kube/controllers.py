@@ -67,7 +67,7 @@ class ClusterControllers:
     # -- CRDs ------------------------------------------------------------------------------------------------
 
     def _establish_crds(self) -> None:
-        for crd in self.api.store.list(CRDS):
+        for crd in self.api.store.objects(CRDS):
             if crd["metadata"].get("deletionTimestamp"):
                 continue
             name = crd["metadata"]["name"]
@@ -104,19 +104,19 @@ class ClusterControllers:
             self.api.system_update(CRDS, updated)
 
     def _finalize_crds(self) -> None:
-        for crd in self.api.store.list(CRDS):
+        for crd in self.api.store.objects(CRDS):
             meta = crd["metadata"]
             if not meta.get("deletionTimestamp") or CRD_CLEANUP_FINALIZER not in (meta.get("finalizers") or []):
                 continue
             spec = crd.get("spec", {})
             gr = (spec.get("group", ""), spec.get("names", {}).get("plural", ""))
             types = self.api.registry.by_group_resource(*gr)
-            remaining = self.api.store.list(gr)
+            remaining = self.api.store.objects(gr)
             if types:
                 for obj in remaining:
                     if not obj["metadata"].get("deletionTimestamp"):
                         self._delete(types[0], obj, "Background")
-                remaining = self.api.store.list(gr)
+                remaining = self.api.store.objects(gr)
             if remaining:
                 continue
             updated = copy.deepcopy(crd)
@@ -126,17 +126,17 @@ class ClusterControllers:
     # -- namespaces ------------------------------------------------------------------------------------------
 
     def _finalize_namespaces(self) -> None:
-        for ns in self.api.store.list(NAMESPACES):
+        for ns in self.api.store.objects(NAMESPACES):
             if not ns["metadata"].get("deletionTimestamp"):
                 continue
             name = ns["metadata"]["name"]
             left = 0
             for rt in self._namespaced_types():
-                for obj in self.api.store.list(rt.group_resource, name):
+                for obj in self.api.store.objects(rt.group_resource, name):
                     left += 1
                     if not obj["metadata"].get("deletionTimestamp"):
                         self._delete(rt, obj, "Background")
-            if left and any(self.api.store.list(rt.group_resource, name) for rt in self._namespaced_types()):
+            if left and any(self.api.store.objects(rt.group_resource, name) for rt in self._namespaced_types()):
                 continue
             if (ns.get("spec") or {}).get("finalizers"):
                 updated = copy.deepcopy(ns)

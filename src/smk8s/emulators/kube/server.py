@@ -110,7 +110,7 @@ class KubeEmulator:
         self.controllers = ClusterControllers(self.api)
         self.authenticator = auth.TokenAuthenticator()
         self.authorizer = rbac.ClusterAuthorizer(
-            rbac.RBACAuthorizer(lambda g, p: self.store.list((g, p))) if rbac_enabled else None
+            rbac.RBACAuthorizer(lambda g, p: self.store.objects((g, p))) if rbac_enabled else None
         )
         self.faults = FaultInjector()
         self.admin_token = secrets.token_urlsafe(24)
@@ -399,7 +399,7 @@ class KubeEmulator:
             username=user.username,
             field_manager=manager,
             user_agent=request.headers.get("User-Agent", ""),
-            dry_run=dry_run_from_query(request.query.getall("dryRun", None)[0] if "dryRun" in request.query else None),
+            dry_run=dry_run_from_query(request.query.get("dryRun")),
             field_validation=validation,
         )
 
@@ -442,7 +442,7 @@ class KubeEmulator:
         )
 
     def _list(self, request: web.Request, rt: ResourceType, namespace: str, query: dict[str, str]) -> web.Response:
-        result = self.api.list(rt, namespace or None, self._list_options(query))
+        result = self.api.list_collection(rt, namespace or None, self._list_options(query))
         if _wants_table(request):
             return _json(
                 tables.to_table(
@@ -526,7 +526,7 @@ class KubeEmulator:
                 start = self.store.revision
                 if send_initial and rv_text not in ("", "0") and int(rv_text) > start:
                     raise errors.APIError(504, "Timeout", f"Too large resource version: {rv_text}, current: {start}")
-                current = self.store.list(rt.group_resource, ns_filter)
+                current = self.store.objects(rt.group_resource, ns_filter)
                 initial = [encode("ADDED", o) for o in current if visible(o)]
                 if send_initial:
                     initial.append(self._bookmark(rt, start, initial_end=True))

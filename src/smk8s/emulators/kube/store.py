@@ -98,7 +98,7 @@ class Store:
     def get(self, group_resource: GroupResource, namespace: str, name: str) -> dict[str, Any] | None:
         return self._objects.get(group_resource, {}).get((namespace, name))
 
-    def list(self, group_resource: GroupResource, namespace: str | None = None) -> list[dict[str, Any]]:
+    def objects(self, group_resource: GroupResource, namespace: str | None = None) -> list[dict[str, Any]]:
         """Objects of one resource (in one namespace when given), ordered by (namespace, name) as etcd keys are."""
         objs = self._objects.get(group_resource, {})
         keys = sorted(k for k in objs if namespace is None or k[0] == namespace)
@@ -112,7 +112,7 @@ class Store:
         Rebuilt from the current state by undoing later events; 410 Expired when the history no longer reaches.
         """
         if revision >= self._revision:
-            return self.list(group_resource, namespace)
+            return self.objects(group_resource, namespace)
         if revision < self.oldest_revision:
             raise errors.gone("The resourceVersion for the provided list is too old.")
         state = dict(self._objects.get(group_resource, {}))

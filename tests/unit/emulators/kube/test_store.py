@@ -44,12 +44,12 @@ def test_list_is_ordered_by_namespace_then_name_and_filters_namespace() -> None:
     store = Store()
     for ns, name in [("b", "x"), ("a", "z"), ("a", "y")]:
         store.put(CM, obj(name, ns))
-    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in store.list(CM)] == [
+    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in store.objects(CM)] == [
         ("a", "y"),
         ("a", "z"),
         ("b", "x"),
     ]
-    assert [o["metadata"]["name"] for o in store.list(CM, "b")] == ["x"]
+    assert [o["metadata"]["name"] for o in store.objects(CM, "b")] == ["x"]
 
 
 def test_snapshot_rebuilds_past_state_from_history() -> None:
