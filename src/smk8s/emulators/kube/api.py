@@ -33,6 +33,7 @@ from smk8s.emulators.kube.store import Store
 from smk8s.emulators.kube.strategies import strategy_for
 
 NAMESPACES = ("", "namespaces")
+SECRETS = ("", "secrets")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 FOREGROUND_FINALIZER = "foregroundDeletion"
@@ -239,13 +240,18 @@ class ObjectAPI:
             if opts.resource_version not in ("", "0") or opts.resource_version_match:
                 raise errors.bad_request("specifying resource version is not allowed when using continue")
             revision, start = _decode_continue(opts.continue_token)
+            if revision == -1:  # the token a 410 hands out: continue (inconsistently) at the latest revision
+                return self.store.revision, self.store.objects(gr, namespace), start
             if revision < self.store.oldest_revision:
-                raise errors.gone(
+                raise errors.APIError(
+                    410,
+                    "Expired",
                     "The provided continue parameter is too old to display a consistent list result. You can "
                     "start a new list without the continue parameter, or use the continue token in this "
                     "response to retrieve the remainder of the results. Continuing with the provided token "
                     "results in an inconsistent list - objects that were created, modified, or deleted "
-                    "between the time the first chunk was returned and now may show up in the list."
+                    "between the time the first chunk was returned and now may show up in the list.",
+                    continue_token=_encode_continue(-1, start),
                 )
             return revision, self.store.snapshot(gr, revision, namespace), start
         match = opts.resource_version_match
@@ -258,13 +264,7 @@ class ObjectAPI:
             raise errors.bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
         exact = match == "Exact" or (rv not in (None, 0) and not match and opts.limit > 0)
         if rv is not None and rv > self.store.revision:
-            raise errors.APIError(
-                504,
-                "Timeout",
-                f"Too large resource version: {rv}, current: {self.store.revision}",
-                causes=[errors.Cause("ResourceVersionTooLarge", "Too large resource version")],
-                retry_after_seconds=1,
-            )
+            raise errors.too_large_resource_version(rv, self.store.revision)
         if exact and rv is not None:
             return rv, self.store.snapshot(gr, rv, namespace), ""
         return self.store.revision, self.store.objects(gr, namespace), ""
@@ -352,9 +352,9 @@ class ObjectAPI:
             labels = obj["metadata"].setdefault("labels", {})
             labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")
         if rt.group_resource == CRDS:
+            # CustomResourceDefinitionNames.plural/kind are not omitempty: a fresh CRD shows them empty.
             obj["status"] = {
-                "acceptedNames": {},
-                "conditions": [],
+                "acceptedNames": {"plural": "", "kind": ""},
                 "storedVersions": [v["name"] for v in obj.get("spec", {}).get("versions", []) if v.get("storage")],
             }
 
@@ -454,8 +454,9 @@ class ObjectAPI:
                     [
                         errors.Cause(
                             errors.FIELD_FORBIDDEN,
+                            # ValidateNoNewFinalizers formats the sorted set with %#v: []string{"a", "b"}.
                             "Forbidden: no new finalizers can be added if the object is being deleted, found new "
-                            f"finalizers {json.dumps(sorted(added))}",
+                            f"finalizers []string{{{', '.join(validation.go_quote(f) for f in sorted(added))}}}",
                             "metadata.finalizers",
                         )
                     ],
@@ -745,6 +746,8 @@ class ObjectAPI:
     ) -> None:
         """Normalize and validate an object about to be written; raises 400/422 as kube-apiserver does."""
         meta = obj["metadata"]
+        if rt.group_resource == SECRETS:
+            _fold_string_data(obj)
         unknown_meta = sorted(k for k in meta if k not in _OBJECT_META_FIELDS)
         for key in unknown_meta:
             del meta[key]
@@ -835,6 +838,19 @@ def _set_condition(obj: dict[str, Any], ctype: str, status: str, reason: str, me
 def set_condition(obj: dict[str, Any], ctype: str, status: str, reason: str, message: str, now: str) -> None:
     """Set a status condition the Kubernetes way (lastTransitionTime only moves when the status flips)."""
     _set_condition(obj, ctype, status, reason, message, now)
+
+
+def _fold_string_data(secret: dict[str, Any]) -> None:
+    """core/v1 Secret conversion and defaulting: ``stringData`` overwrites ``data`` keys (base64 on the wire) and
+    is never stored or returned; ``type`` defaults to ``Opaque``."""
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
+        secret["data"] = {
+            **data,
+            **{k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()},
+        }
+    secret.setdefault("type", "Opaque")
 
 
 def _namespace_finalizers(rt: ResourceType, obj: dict[str, Any]) -> bool:

@@ -31,7 +31,7 @@ from smk8s.emulators.kube.api import (
     rfc3339,
     set_condition,
 )
-from smk8s.emulators.kube.store import StoredEvent
+from smk8s.emulators.kube.store import GroupResource, ObjectKey, StoredEvent, object_key
 
 _MAX_PASSES = 100
 
@@ -41,28 +41,66 @@ class ClusterControllers:
 
     def __init__(self, api: ObjectAPI) -> None:
         self.api = api
-        self._dirty = False
+        self._crds_dirty = False
+        self._namespaces_dirty = False
+        # Garbage-collector graph, kept up to date from every store event: uid -> object, owner uid -> dependents.
+        self._uids: dict[str, tuple[GroupResource, ObjectKey]] = {}
+        self._dependents: dict[str, set[tuple[GroupResource, ObjectKey]]] = {}
+        self._dependents_to_check: set[tuple[GroupResource, ObjectKey]] = set()
+        self._owners_to_check: set[tuple[GroupResource, ObjectKey]] = set()
         api.store.add_listener(self._on_event)
 
     def _on_event(self, event: StoredEvent) -> None:
-        self._dirty = True
-        if event.group_resource == CRDS:
-            name = event.obj["metadata"]["name"]
+        gr, obj = event.group_resource, event.obj
+        meta = obj["metadata"]
+        node = (gr, object_key(obj))
+        uid = meta.get("uid", "")
+        old_owners = _owner_uids(event.old)
+        new_owners = set() if event.type == "DELETED" else _owner_uids(obj)
+        for owner in old_owners - new_owners:
+            self._dependents.get(owner, set()).discard(node)
+        for owner in new_owners:
+            self._dependents.setdefault(owner, set()).add(node)
+        if event.type == "DELETED":
+            self._uids.pop(uid, None)
+            self._dependents_to_check |= self._dependents.pop(uid, set())
+            self._owners_to_check |= {self._uids[o] for o in old_owners if o in self._uids}
+            self._namespaces_dirty = True
+            self._crds_dirty = True
+        else:
+            self._uids[uid] = node
+            if new_owners:
+                self._dependents_to_check.add(node)
+            if meta.get("deletionTimestamp") and {FOREGROUND_FINALIZER, ORPHAN_FINALIZER} & set(
+                meta.get("finalizers") or []
+            ):
+                self._owners_to_check.add(node)
+                self._dependents_to_check |= self._dependents.get(uid, set())
+        if gr == NAMESPACES:
+            self._namespaces_dirty = True
+        if gr == CRDS:
+            self._crds_dirty = True
             if event.type == "DELETED":
-                self.api.registry.set_crd(name, None)
-                spec = event.obj.get("spec", {})
+                self.api.registry.set_crd(meta["name"], None)
+                spec = obj.get("spec", {})
                 self.api.store.drop_resource((spec.get("group", ""), spec.get("names", {}).get("plural", "")))
 
     def run_pending(self) -> None:
-        """Run controller passes until they converge (no pass made a write)."""
+        """Run the controllers until they converge: nothing they watch changed since their last pass."""
         for _ in range(_MAX_PASSES):
-            if not self._dirty:
+            if self._crds_dirty:
+                self._crds_dirty = False
+                self._establish_crds()
+                self._finalize_crds()
+            elif self._namespaces_dirty:
+                self._namespaces_dirty = False
+                self._finalize_namespaces()
+            elif self._dependents_to_check:
+                self._check_dependent(*self._dependents_to_check.pop())
+            elif self._owners_to_check:
+                self._check_owner(*self._owners_to_check.pop())
+            else:
                 return
-            self._dirty = False
-            self._establish_crds()
-            self._finalize_crds()
-            self._finalize_namespaces()
-            self._collect_garbage()
 
     # -- CRDs ------------------------------------------------------------------------------------------------
 
@@ -72,7 +110,7 @@ class ClusterControllers:
                 continue
             name = crd["metadata"]["name"]
             names = crd.get("spec", {}).get("names", {})
-            accepted = {k: v for k, v in names.items()}
+            accepted = dict(names)
             accepted.setdefault("singular", names.get("kind", "").lower())
             accepted.setdefault("listKind", names.get("kind", "") + "List")
             status = crd.get("status") or {}
@@ -81,7 +119,6 @@ class ClusterControllers:
                 status.get("acceptedNames") == accepted
                 and conds.get("Established", {}).get("status") == "True"
                 and conds.get("NamesAccepted", {}).get("status") == "True"
-                and status.get("observedGeneration", crd["metadata"].get("generation")) is not None
             )
             self.api.registry.set_crd(name, crd)
             if up_to_date:
@@ -152,36 +189,21 @@ class ClusterControllers:
 
     # -- garbage collection ----------------------------------------------------------------------------------
 
-    def _collect_garbage(self) -> None:
-        by_uid: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
-        dependents: dict[str, list[tuple[tuple[str, str], dict[str, Any], dict[str, Any]]]] = {}
-        for gr, obj in self.api.store.all_objects():
-            by_uid[obj["metadata"].get("uid", "")] = (gr, obj)
-            for ref in obj["metadata"].get("ownerReferences") or []:
-                dependents.setdefault(ref.get("uid", ""), []).append((gr, obj, ref))
-        for gr, obj in list(by_uid.values()):
-            self._collect_dependent(gr, obj, by_uid)
-        for gr, owner in list(by_uid.values()):
-            meta = owner["metadata"]
-            if not meta.get("deletionTimestamp"):
-                continue
-            finalizers = meta.get("finalizers") or []
-            if FOREGROUND_FINALIZER in finalizers:
-                self._foreground(gr, owner, dependents.get(meta["uid"], []))
-            if ORPHAN_FINALIZER in finalizers:
-                self._orphan(gr, owner, dependents.get(meta["uid"], []))
+    def _owner(self, uid: str) -> dict[str, Any] | None:
+        node = self._uids.get(uid)
+        return None if node is None else self.api.store.get(node[0], *node[1])
 
-    def _collect_dependent(
-        self,
-        gr: tuple[str, str],
-        obj: dict[str, Any],
-        by_uid: dict[str, tuple[tuple[str, str], dict[str, Any]]],
-    ) -> None:
+    def _check_dependent(self, gr: GroupResource, key: ObjectKey) -> None:
+        """Delete a dependent whose owners are all gone (or all deleting in the foreground); drop dangling refs."""
+        obj = self.api.store.get(gr, *key)
+        if obj is None:
+            return
         meta = obj["metadata"]
         refs = meta.get("ownerReferences") or []
         if not refs or meta.get("deletionTimestamp"):
             return
-        live = [r for r in refs if r.get("uid") in by_uid and self._owner_visible(obj, by_uid[r["uid"]][1])]
+        owners = {r.get("uid", ""): self._owner(r.get("uid", "")) for r in refs}
+        live = [r for r in refs if (o := owners[r.get("uid", "")]) is not None and self._owner_visible(obj, o)]
         if not live:
             self._delete_stored(gr, obj, "Background")
             return
@@ -190,12 +212,20 @@ class ClusterControllers:
             updated["metadata"]["ownerReferences"] = live
             self.api.system_update(gr, updated)
             return
-        owners = [by_uid[r["uid"]][1] for r in live]
-        if all(
-            o["metadata"].get("deletionTimestamp") and FOREGROUND_FINALIZER in (o["metadata"].get("finalizers") or [])
-            for o in owners
-        ):
+        if all(_deleting_with(owners[r.get("uid", "")], FOREGROUND_FINALIZER) for r in live):
             self._delete_stored(gr, obj, "Foreground")
+
+    def _check_owner(self, gr: GroupResource, key: ObjectKey) -> None:
+        """Release an owner's ``foregroundDeletion`` or ``orphan`` finalizer once its dependents allow it."""
+        owner = self.api.store.get(gr, *key)
+        if owner is None or not owner["metadata"].get("deletionTimestamp"):
+            return
+        uid = owner["metadata"]["uid"]
+        dependents = sorted(self._dependents.get(uid, set()))
+        if _deleting_with(owner, ORPHAN_FINALIZER):
+            self._orphan(gr, owner, dependents)
+        elif _deleting_with(owner, FOREGROUND_FINALIZER):
+            self._foreground(gr, owner, dependents)
 
     @staticmethod
     def _owner_visible(dependent: dict[str, Any], owner: dict[str, Any]) -> bool:
@@ -204,27 +234,22 @@ class ClusterControllers:
         return owner_ns in ("", dependent["metadata"].get("namespace", ""))
 
     def _foreground(
-        self,
-        gr: tuple[str, str],
-        owner: dict[str, Any],
-        deps: list[tuple[tuple[str, str], dict[str, Any], dict[str, Any]]],
+        self, gr: GroupResource, owner: dict[str, Any], dependents: list[tuple[GroupResource, ObjectKey]]
     ) -> None:
-        blocking = [
-            d for d in deps if d[2].get("blockOwnerDeletion") and self.api.store.get(d[0], *(_key(d[1]))) is not None
-        ]
-        if blocking:
-            return
+        uid = owner["metadata"]["uid"]
+        for dep_gr, dep_key in dependents:
+            dep = self.api.store.get(dep_gr, *dep_key)
+            refs = (dep or {}).get("metadata", {}).get("ownerReferences") or []
+            if any(r.get("uid") == uid and r.get("blockOwnerDeletion") for r in refs):
+                return  # a blocking dependent is still there
         self._drop_finalizer(gr, owner, FOREGROUND_FINALIZER)
 
     def _orphan(
-        self,
-        gr: tuple[str, str],
-        owner: dict[str, Any],
-        deps: list[tuple[tuple[str, str], dict[str, Any], dict[str, Any]]],
+        self, gr: GroupResource, owner: dict[str, Any], dependents: list[tuple[GroupResource, ObjectKey]]
     ) -> None:
         uid = owner["metadata"]["uid"]
-        for dep_gr, dep, _ in deps:
-            current = self.api.store.get(dep_gr, *_key(dep))
+        for dep_gr, dep_key in dependents:
+            current = self.api.store.get(dep_gr, *dep_key)
             if current is None:
                 continue
             updated = copy.deepcopy(current)
@@ -265,6 +290,19 @@ class ClusterControllers:
         except errors.APIError as exc:
             if exc.code not in (404, 409):
                 raise
+
+
+def _owner_uids(obj: dict[str, Any] | None) -> set[str]:
+    if obj is None:
+        return set()
+    return {r.get("uid", "") for r in obj["metadata"].get("ownerReferences") or []}
+
+
+def _deleting_with(obj: dict[str, Any] | None, finalizer: str) -> bool:
+    if obj is None:
+        return False
+    meta = obj["metadata"]
+    return bool(meta.get("deletionTimestamp")) and finalizer in (meta.get("finalizers") or [])
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str]:

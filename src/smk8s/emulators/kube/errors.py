@@ -52,6 +52,9 @@ class APIError(Exception):
     name: str = ""
     causes: list[Cause] = field(default_factory=list)
     retry_after_seconds: int | None = None
+    # ListMeta.continue of the Status: set on a 410 for a compacted continue token (etcd3 store
+    # handleCompactedErrorForPaging), a token that resumes the list at the latest revision.
+    continue_token: str = ""
 
     def __str__(self) -> str:
         return f"{self.code} {self.reason}: {self.message}"
@@ -66,6 +69,8 @@ class APIError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if self.continue_token:
+            status["metadata"] = {"continue": self.continue_token}
         details: dict[str, Any] = {}
         if self.name:
             details["name"] = self.name
@@ -141,6 +146,18 @@ def gone(message: str) -> APIError:
     return APIError(410, "Expired", message)
 
 
+def too_large_resource_version(requested: int, current: int) -> APIError:
+    """``storage.NewTooLargeResourceVersionError``: a 504 Timeout (``NewTimeoutError`` prefixes ``Timeout: ``)
+    with a ResourceVersionTooLarge cause, retry after 1 s as the cacher asks."""
+    return APIError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        causes=[Cause("ResourceVersionTooLarge", "Too large resource version")],
+        retry_after_seconds=1,
+    )
+
+
 def too_many_requests(retry_after_seconds: int = 1) -> APIError:
     return APIError(
         429,
@@ -164,4 +181,5 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> APIError:
 
 
 def request_entity_too_large(message: str) -> APIError:
-    return APIError(413, "RequestEntityTooLarge", message)
+    """413, worded as apimachinery's ``NewRequestEntityTooLargeError``."""
+    return APIError(413, "RequestEntityTooLarge", f"Request entity too large: {message}")

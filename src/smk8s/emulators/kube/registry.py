@@ -114,7 +114,8 @@ class Registry:
         for group, versions in groups:
             items.append(
                 {
-                    "metadata": {"name": group, "creationTimestamp": None},
+                    # ObjectMeta.name is omitempty: the legacy group's item has no name at all.
+                    "metadata": {"name": group, "creationTimestamp": None} if group else {"creationTimestamp": None},
                     "versions": [self._discovery_version(group, v) for v in versions],
                 }
             )
@@ -134,7 +135,7 @@ class Registry:
         for rt in types:
             entry: dict[str, Any] = {
                 "resource": rt.plural,
-                "responseKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+                "responseKind": _response_kind(rt),
                 "scope": "Namespaced" if rt.namespaced else "Cluster",
                 "singularResource": rt.singular,
                 "verbs": sorted(rt.verbs),
@@ -159,7 +160,16 @@ class Registry:
 def _subresource_kind(rt: ResourceType, sub: str) -> dict[str, str]:
     if sub == "scale":
         return {"group": "autoscaling", "version": "v1", "kind": "Scale"}
-    return {"group": rt.group, "version": rt.version, "kind": rt.kind}
+    return _response_kind(rt)
+
+
+def _response_kind(rt: ResourceType) -> dict[str, str]:
+    """Built-ins report an empty group/version (installer.go ConvertGroupVersionIntoToDiscovery copies
+    APIResource.Group/Version, set only when they differ from the served group version); CRDs report theirs
+    (apiextensions-apiserver customresource_discovery_controller.go)."""
+    if rt.is_custom:
+        return {"group": rt.group, "version": rt.version, "kind": rt.kind}
+    return {"group": "", "version": "", "kind": rt.kind}
 
 
 def _api_resources(types: Iterable[ResourceType]) -> Iterable[dict[str, Any]]:

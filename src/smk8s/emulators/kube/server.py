@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import secrets
 import ssl
@@ -51,6 +52,7 @@ from smk8s.emulators.kube.registry import Registry
 from smk8s.emulators.kube.resources import ResourceType
 from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
 from smk8s.emulators.kube.store import Store, StoredEvent, Watcher
+from smk8s.emulators.kube.validation import forbidden_cause, not_supported_cause
 
 MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's --max-request-body-bytes default
 DEFAULT_BOOKMARK_INTERVAL = 60.0
@@ -227,6 +229,7 @@ class KubeEmulator:
             {"metadata": {"name": "default"}},
             ctx,
         )
+        self.controllers.run_pending()
 
     # -- request pipeline ------------------------------------------------------------------------------------
 
@@ -287,16 +290,26 @@ class KubeEmulator:
             return _json(SERVER_VERSION)
         if stripped == "/api":
             if _wants_aggregated(request):
-                return _aggregated(self.registry.aggregated_discovery(legacy=True))
+                return _aggregated(request, self.registry.aggregated_discovery(legacy=True))
             return _json(self.registry.api_versions())
         if stripped == "/apis":
             if _wants_aggregated(request):
-                return _aggregated(self.registry.aggregated_discovery(legacy=False))
+                return _aggregated(request, self.registry.aggregated_discovery(legacy=False))
             return _json(self.registry.api_group_list())
         if stripped == "/openapi/v2":
-            if not _accepts_json(request):
-                raise errors.APIError(406, "NotAcceptable", "only application/json is served")
-            return _json(openapi.openapi_v2(self.registry.all()))
+            from smk8s.emulators.kube import openapi_proto
+
+            served_type = openapi_proto.negotiate_content_type(request.headers.get("Accept", ""))
+            if served_type is None:
+                raise errors.APIError(406, "NotAcceptable", "only application/json and protobuf are served")
+            document = openapi.openapi_v2(self.registry.all())
+            if served_type != openapi_proto.PROTOBUF_CONTENT_TYPE:
+                return _json(document)
+            # TODO(lead): create this cache in __init__ (kept to one edit here).
+            cache = vars(self).setdefault("_openapi_v2_proto", openapi_proto.EncodedDocumentCache())
+            encoded = cache.encode(document)
+            return web.Response(body=encoded.body, headers={
+                "Content-Type": served_type, "Etag": f'"{encoded.etag}"', "Vary": "Accept"})
         if stripped == "/openapi/v3":
             return _json(openapi.openapi_v3_index(self.registry.all()))
         if stripped.startswith("/openapi/v3/"):
@@ -379,6 +392,7 @@ class KubeEmulator:
                 return _json(_success_status(rt, obj))
             return self._object_response(request, rt, obj, 200 if deleted_now else 202)
         if verb == "deletecollection":
+            validate_list_query(query, watch=False)
             body = await _read_body(request, optional=True)
             opts = DeleteOptions.from_body(body, query)
             result = self.api.delete_collection(rt, namespace or None, self._list_options(query), opts)
@@ -442,6 +456,7 @@ class KubeEmulator:
         )
 
     def _list(self, request: web.Request, rt: ResourceType, namespace: str, query: dict[str, str]) -> web.Response:
+        validate_list_query(query, watch=False)
         result = self.api.list_collection(rt, namespace or None, self._list_options(query))
         if _wants_table(request):
             return _json(
@@ -475,26 +490,14 @@ class KubeEmulator:
             field_text = ",".join(p for p in (field_text, f"metadata.name={name}") if p)
         fields = FieldSelector.parse(field_text)
         check_field_labels(fields, rt)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-        send_initial = query.get("sendInitialEvents") in ("true", "1")
+        validate_list_query(query, watch=True)
+        bookmarks = _query_bool(query, "allowWatchBookmarks")
         rv_text = query.get("resourceVersion", "")
-        match = query.get("resourceVersionMatch", "")
-        if send_initial and (match != "NotOlderThan" or not bookmarks):
-            raise errors.invalid(
-                "",
-                "ListOptions",
-                "",
-                [
-                    errors.Cause(
-                        errors.FIELD_FORBIDDEN,
-                        "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is "
-                        "enabled and resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is true",
-                        "sendInitialEvents",
-                    )
-                ],
-            )
-        if match and not send_initial:
-            raise errors.bad_request("resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+        # Legacy watches (no sendInitialEvents) from ""/"0" start with synthetic ADDED events but, unlike a
+        # watch-list request, end them with no "initial-events-end" bookmark.
+        explicit_initial = "sendInitialEvents" in query
+        send_initial = _query_bool(query, "sendInitialEvents") if explicit_initial else rv_text in ("", "0")
+        initial_end = explicit_initial and send_initial and bookmarks
         timeout = _watch_timeout(query)
         as_table = _wants_table(request)
         include_object = _include_object(request)
@@ -524,11 +527,12 @@ class KubeEmulator:
             initial: list[bytes] = []
             if send_initial or rv_text in ("", "0"):
                 start = self.store.revision
-                if send_initial and rv_text not in ("", "0") and int(rv_text) > start:
-                    raise errors.APIError(504, "Timeout", f"Too large resource version: {rv_text}, current: {start}")
-                current = self.store.objects(rt.group_resource, ns_filter)
-                initial = [encode("ADDED", o) for o in current if visible(o)]
+                if rv_text not in ("", "0") and _parse_watch_rv(rv_text) > start:
+                    raise errors.too_large_resource_version(_parse_watch_rv(rv_text), start)
                 if send_initial:
+                    current = self.store.objects(rt.group_resource, ns_filter)
+                    initial = [encode("ADDED", o) for o in current if visible(o)]
+                if initial_end:
                     initial.append(self._bookmark(rt, start, initial_end=True))
             else:
                 try:
@@ -719,11 +723,16 @@ def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) ->
     return web.Response(text=_dumps(obj), status=status, content_type=_JSON, headers=headers)
 
 
-def _aggregated(doc: dict[str, Any]) -> web.Response:
-    return web.Response(
-        text=_dumps(doc),
-        headers={"Content-Type": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"},
-    )
+def _aggregated(request: web.Request, doc: dict[str, Any]) -> web.Response:
+    """Aggregated discovery as apiserver's ServeHTTPWithETag sends it: exact media type (no charset), a quoted
+    SHA-512 ETag, ``Vary: Accept``, and 304 when ``If-None-Match`` carries the current ETag."""
+    body = _dumps(doc).encode()
+    etag = '"' + hashlib.sha512(body).hexdigest().upper() + '"'
+    headers = {"Vary": "Accept", "ETag": etag}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    return web.Response(body=body, headers=headers)
 
 
 def _status_response(exc: errors.APIError) -> web.Response:
@@ -797,6 +806,77 @@ def _watch_timeout(query: dict[str, str]) -> float:
         raise errors.bad_request("timeoutSeconds must be an integer") from None
 
 
+def _query_bool(query: dict[str, str], key: str) -> bool:
+    """A boolean query parameter as Go's ``strconv.ParseBool`` reads it (anything else is false here)."""
+    return query.get(key, "") in ("1", "t", "T", "true", "TRUE", "True")
+
+
+def _parse_watch_rv(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise errors.bad_request(f"invalid resource version: {text}") from None
+
+
+_CONTINUE_WITH_MATCH = forbidden_cause(
+    "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"
+)
+
+
+def validate_list_query(query: dict[str, str], *, watch: bool) -> None:
+    """``ValidateListOptions`` after ``SetListOptionsDefaults`` with the WatchList feature on
+    (k8s.io/apimachinery/pkg/apis/meta/internalversion/validation/validation.go): every problem in one
+    422 Invalid for ``ListOptions.meta.k8s.io``, as the list/watch/deletecollection handlers return it."""
+    match = query.get("resourceVersionMatch", "")
+    rv = query.get("resourceVersion", "")
+    has_continue = bool(query.get("continue", ""))
+    has_send_initial = "sendInitialEvents" in query
+    causes: list[errors.Cause] = []
+    if watch:
+        # SetListOptionsDefaults only fills sendInitialEvents/resourceVersionMatch for legacy watches, which are
+        # valid either way, so it changes nothing here.
+        if has_send_initial and match != "NotOlderThan":
+            causes.append(
+                forbidden_cause(
+                    "resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+                )
+            )
+        if match:
+            if not has_send_initial:
+                causes.append(
+                    forbidden_cause(
+                        "resourceVersionMatch",
+                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                    )
+                )
+            if match != "NotOlderThan":
+                causes.append(not_supported_cause("resourceVersionMatch", match, ["NotOlderThan"]))
+            if has_continue:
+                causes.append(_CONTINUE_WITH_MATCH)
+    else:
+        if match:
+            if not rv:
+                causes.append(
+                    forbidden_cause(
+                        "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"
+                    )
+                )
+            if has_continue:
+                causes.append(_CONTINUE_WITH_MATCH)
+            if match not in ("Exact", "NotOlderThan"):
+                causes.append(not_supported_cause("resourceVersionMatch", match, ["Exact", "NotOlderThan", ""]))
+            if match == "Exact" and rv == "0":
+                causes.append(
+                    forbidden_cause(
+                        "resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
+                    )
+                )
+        if has_send_initial:
+            causes.append(forbidden_cause("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+    if causes:
+        raise errors.invalid("meta.k8s.io", "ListOptions", "", causes)
+
+
 def _escape_warning(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -840,6 +920,10 @@ async def _read_body(request: web.Request, optional: bool = False) -> Any:
             return None
         raise errors.bad_request("the body of the request was empty")
     content_type = request.headers.get("Content-Type", _JSON).split(";")[0].strip()
+    from smk8s.emulators.kube import protobuf  # decodes kubectl's typed-command bodies (the kinds it knows)
+
+    if protobuf.is_protobuf(content_type):
+        return protobuf.decode_request(raw)
     if "protobuf" in content_type or "cbor" in content_type:
         raise errors.unsupported_media_type(content_type, [_JSON, "application/yaml"])
     try:

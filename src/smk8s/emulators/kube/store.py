@@ -40,6 +40,12 @@ def object_key(obj: dict[str, Any]) -> ObjectKey:
     return (meta.get("namespace", ""), meta["name"])
 
 
+def etcd_key_order(key: ObjectKey) -> str:
+    """The sort key etcd gives an object: its key ``<namespace>/<name>`` compared bytewise (so ``a-b/x`` sorts
+    before ``a/y``), the order lists and their continue tokens follow."""
+    return f"{key[0]}/{key[1]}"
+
+
 @dataclass(eq=False)
 class Watcher:
     """A subscription to one group/resource's events; the server filters and encodes them.
@@ -90,7 +96,7 @@ class Store:
     def events_after(self, group_resource: GroupResource, revision: int) -> list[StoredEvent]:
         """Events of one resource after ``revision``; 410 Expired when that part of history was compacted."""
         if revision < self.oldest_revision:
-            raise errors.gone(f"too old resource version: {revision} ({self.oldest_revision + 1})")
+            raise errors.gone(f"too old resource version: {revision} ({self.oldest_revision})")
         return [e for e in self._history if e.revision > revision and e.group_resource == group_resource]
 
     # -- reads -----------------------------------------------------------------------------------------------
@@ -99,9 +105,9 @@ class Store:
         return self._objects.get(group_resource, {}).get((namespace, name))
 
     def objects(self, group_resource: GroupResource, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Objects of one resource (in one namespace when given), ordered by (namespace, name) as etcd keys are."""
+        """Objects of one resource (in one namespace when given), in etcd key order (:func:`etcd_key_order`)."""
         objs = self._objects.get(group_resource, {})
-        keys = sorted(k for k in objs if namespace is None or k[0] == namespace)
+        keys = sorted((k for k in objs if namespace is None or k[0] == namespace), key=etcd_key_order)
         return [objs[k] for k in keys]
 
     def snapshot(
@@ -126,7 +132,7 @@ class Store:
                 state.pop(key, None)
             else:
                 state[key] = event.old
-        keys = sorted(k for k in state if namespace is None or k[0] == namespace)
+        keys = sorted((k for k in state if namespace is None or k[0] == namespace), key=etcd_key_order)
         return [state[k] for k in keys]
 
     def resources(self) -> Iterator[GroupResource]:
