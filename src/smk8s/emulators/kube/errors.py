@@ -69,6 +69,8 @@ class APIError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del status["reason"]  # StatusReasonUnknown is "" and Status.reason is omitempty
         if self.continue_token:
             status["metadata"] = {"continue": self.continue_token}
         details: dict[str, Any] = {}

@@ -72,7 +72,10 @@ class FaultInjector:
     plan: FaultPlan = field(default_factory=FaultPlan)
     _rand: random.Random = field(default_factory=random.Random)
     _unstalled: asyncio.Event = field(default_factory=asyncio.Event)
+    _stall_changed: asyncio.Event = field(default_factory=asyncio.Event)
     injected: int = 0
+    stalled: int = 0
+    """How many requests a stall plan is holding right now."""
 
     def __post_init__(self) -> None:
         self._unstalled.set()
@@ -88,13 +91,27 @@ class FaultInjector:
     def clear(self) -> None:
         self.set_plan(FaultPlan())
 
+    async def wait_stalled(self, count: int = 1) -> None:
+        """Return once at least ``count`` requests are held by a stall (lets tests sync without sleeping)."""
+        while self.stalled < count:
+            self._stall_changed.clear()
+            await self._stall_changed.wait()
+
     async def before_request(self, verb: str, resource: str) -> None:
         """Delay, stall or fail a request as the plan says; raises the APIError to answer with."""
         plan = self.plan
         if not plan.applies_to(verb, resource):
             return
         if plan.stall:
-            await self._unstalled.wait()
+            self.stalled += 1
+            self._stall_changed.set()
+            try:
+                await self._unstalled.wait()
+            finally:
+                self.stalled -= 1
+            plan = self.plan  # released by a new plan: the request is answered as that plan says
+            if not plan.applies_to(verb, resource):
+                return
         if plan.latency_seconds:
             await asyncio.sleep(plan.latency_seconds)
         if plan.error_rate and self._rand.random() < plan.error_rate:

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from smk8s.emulators.kube import auth, errors, openapi, rbac, tables
+from smk8s.emulators.kube import auth, errors, openapi, protobuf, rbac, tables
 from smk8s.emulators.kube.api import (
     DeleteOptions,
     ListOptions,
@@ -168,6 +168,11 @@ class KubeEmulator:
         await self.stop()
         await self._serve(port)
 
+    async def wait_control_actions(self) -> None:
+        """Wait for control-API actions that finish after their answer (``POST /_emulator/restart``)."""
+        for task in list(self._control_tasks):
+            await task
+
     @property
     def port(self) -> int:
         return self._port
@@ -213,6 +218,7 @@ class KubeEmulator:
             "open_watches": self.store.watcher_count,
             "resource_version": self.store.revision,
             "injected_faults": self.faults.injected,
+            "stalled_requests": self.faults.stalled,
         }
 
     def _bootstrap(self) -> None:
@@ -340,7 +346,9 @@ class KubeEmulator:
         rt = self.registry.lookup(attrs.api_group, attrs.api_version, attrs.resource)
         if rt is None:
             raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
-        if attrs.namespace and not rt.namespaced:
+        # RequestInfo gives /api/v1/namespaces/NS[/status|/finalize] the namespace NS too (it names the object).
+        namespace_itself = rt.group_resource == ("", "namespaces") and attrs.namespace == attrs.name
+        if attrs.namespace and not rt.namespaced and not namespace_itself:
             raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
         sub = attrs.subresource
         if (
@@ -352,7 +360,7 @@ class KubeEmulator:
             raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
         if attrs.verb not in rt.verbs and not sub and attrs.verb not in ("watch",):
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
-        namespace = attrs.namespace
+        namespace = attrs.namespace if rt.namespaced else ""
         path_name = _path_name(request.path, attrs)
         verb = attrs.verb
         if verb == "watch":
@@ -370,7 +378,7 @@ class KubeEmulator:
                 return _json(self._review(rt, await _read_body(request), attrs.user, namespace), 201)
             if sub == "token":
                 return _json(self._token_request(rt, namespace, path_name, await _read_body(request)), 201)
-            obj = self.api.create(rt, namespace, await _read_body(request), ctx)
+            obj = self.api.create(rt, namespace, await _read_body(request), ctx, reject_resource_version=True)
             return self._finish_write(request, rt, obj, 201, ctx)
         if verb == "update":
             if sub == "finalize":
@@ -920,9 +928,7 @@ async def _read_body(request: web.Request, optional: bool = False) -> Any:
             return None
         raise errors.bad_request("the body of the request was empty")
     content_type = request.headers.get("Content-Type", _JSON).split(";")[0].strip()
-    from smk8s.emulators.kube import protobuf  # decodes kubectl's typed-command bodies (the kinds it knows)
-
-    if protobuf.is_protobuf(content_type):
+    if protobuf.is_protobuf(content_type):  # kubectl's typed commands send protobuf
         return protobuf.decode_request(raw)
     if "protobuf" in content_type or "cbor" in content_type:
         raise errors.unsupported_media_type(content_type, [_JSON, "application/yaml"])

@@ -18,14 +18,19 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client as _client
+from kubernetes import config as _config
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.kube import RunningKube
 
+# The official client types every model field as optional and some functions not at all: tests read it as Any.
+client: Any = _client
+config: Any = _config
+
 
 @contextmanager
-def api_client(kube: RunningKube, token: str | None) -> Iterator[client.ApiClient]:
+def api_client(kube: RunningKube, token: str | None) -> Iterator[Any]:
     """An official-client ApiClient for the emulator as the user of ``token`` (anonymous when ``None``)."""
     cfg = copy.deepcopy(kube.emulator.kubeconfig)
     cfg["users"][0]["user"] = {"token": token} if token is not None else {}
@@ -54,7 +59,12 @@ def role(name: str, namespace: str, rules: list[dict[str, Any]]) -> dict[str, An
 
 
 def cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name}, "rules": rules}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": rules,
+    }
 
 
 def binding(
@@ -81,18 +91,18 @@ def group(name: str) -> dict[str, Any]:
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body)
+    body: dict[str, Any] = json.loads(exc.body or "")
     return body
 
 
-def raw(api: client.ApiClient, method: str, path: str) -> tuple[int, bytes]:
+def raw(api: Any, method: str, path: str) -> tuple[int, bytes]:
     """A request for any path through the official client (its authentication and TLS settings): status, body."""
     serialized = api.param_serialize(method, path, auth_settings=["BearerToken"])
     response = api.call_api(*serialized)
     return response.status, response.read()
 
 
-def raw_status(api: client.ApiClient, method: str, path: str) -> tuple[int, dict[str, Any]]:
+def raw_status(api: Any, method: str, path: str) -> tuple[int, dict[str, Any]]:
     code, data = raw(api, method, path)
     return code, json.loads(data)
 
@@ -110,7 +120,12 @@ def test_unknown_bearer_token_is_401_unauthorized_status(fixture: str, request: 
         client.CoreV1Api(api).list_namespace()
     assert caught.value.status == 401
     status = status_of(caught.value)
-    assert (status["kind"], status["status"], status["reason"], status["code"]) == ("Status", "Failure", "Unauthorized", 401)
+    assert (status["kind"], status["status"], status["reason"], status["code"]) == (
+        "Status",
+        "Failure",
+        "Unauthorized",
+        401,
+    )
     assert status["message"] == "Unauthorized"
     # Even open endpoints: a bad token is never downgraded to anonymous (bearertoken.go).
     with api_client(kube, "not-a-token") as api:
@@ -265,15 +280,21 @@ def test_non_resource_urls_are_authorized_by_rules(kube_rbac: RunningKube) -> No
         assert (code, group_doc["kind"]) == (200, "APIGroup")
         code, status = raw_status(api, "POST", "/apis/rbac.authorization.k8s.io")  # the rule is for "get" only
         assert code == 403
-        assert status["message"] == 'forbidden: User "system:anonymous" cannot post path "/apis/rbac.authorization.k8s.io"'
+        assert (
+            status["message"] == 'forbidden: User "system:anonymous" cannot post path "/apis/rbac.authorization.k8s.io"'
+        )
 
 
 def test_service_account_token_request_and_token_review(kube_rbac: RunningKube) -> None:
     kube = kube_rbac
     with api_client(kube, kube.emulator.admin_token) as admin:
         core = client.CoreV1Api(admin)
-        core.create_namespaced_service_account("default", client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="bot")))
-        request = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600))
+        core.create_namespaced_service_account(
+            "default", client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="bot"))
+        )
+        request = client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600)
+        )
         issued = core.create_namespaced_service_account_token("bot", "default", request)
         token = issued.status.token
         assert token and issued.spec.expiration_seconds == 600
@@ -337,17 +358,17 @@ def test_access_reviews_answer_from_the_stored_rbac_objects(kube_rbac: RunningKu
     alice = add_user(kube, "alice", "devs")
     list_cms = client.V1ResourceAttributes(verb="list", resource="configmaps", namespace="default")
 
-    def sar(attrs: client.V1ResourceAttributes | None = None, **spec: Any) -> client.V1SubjectAccessReviewStatus:
-        body = client.V1SubjectAccessReview(
-            spec=client.V1SubjectAccessReviewSpec(resource_attributes=attrs, **spec)
-        )
+    def sar(attrs: Any = None, **spec: Any) -> Any:
+        body = client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(resource_attributes=attrs, **spec))
         with api_client(kube, kube.emulator.admin_token) as admin:
             return client.AuthorizationV1Api(admin).create_subject_access_review(body).status
 
     assert sar(list_cms, user="alice", groups=["devs"]).allowed is False
     with api_client(kube, alice) as api:
         authz = client.AuthorizationV1Api(api)
-        self_review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=list_cms))
+        self_review = client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=list_cms)
+        )
         assert authz.create_self_subject_access_review(self_review).status.allowed is False
 
         apply(
@@ -389,7 +410,9 @@ def test_access_reviews_answer_from_the_stored_rbac_objects(kube_rbac: RunningKu
 
     # Non-resource attributes and group subjects.
     healthz = client.V1NonResourceAttributes(path="/healthz", verb="get")
-    assert sar(None, non_resource_attributes=healthz, user="system:anonymous", groups=["system:unauthenticated"]).allowed
+    assert sar(
+        None, non_resource_attributes=healthz, user="system:anonymous", groups=["system:unauthenticated"]
+    ).allowed
     metrics = client.V1NonResourceAttributes(path="/metrics", verb="get")
     assert not sar(None, non_resource_attributes=metrics, user="alice", groups=["system:authenticated"]).allowed
     assert sar(None, non_resource_attributes=metrics, user="mon", groups=["system:monitoring"]).allowed

@@ -114,6 +114,20 @@ def test_server_sets_uid_timestamp_and_resource_versions_from_one_cluster_wide_c
     assert job["metadata"]["generation"] == 1 and created[0].metadata.generation is None
 
 
+def test_create_carrying_a_resource_version_is_refused_like_etcd3_store(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    # storage.ErrResourceVersionSetOnCreate is not an APIStatus: ErrorToAPIStatus makes it a 500, reason unknown.
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map("default", configmap("cm", resourceVersion="42"))
+    assert exc.value.status == 500
+    body = json.loads(exc.value.body)
+    assert body["message"] == "resourceVersion should not be set on objects to be created"
+    assert "reason" not in body
+    # Dry run does not check it, and without it the same object is created.
+    assert core.create_namespaced_config_map("default", configmap("cm", resourceVersion="42"), dry_run="All")
+    assert core.create_namespaced_config_map("default", configmap("cm")).metadata.resource_version != "42"
+
+
 def test_generate_name_appends_five_random_characters(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     first = core.create_namespaced_config_map("default", {"metadata": {"generateName": "job-"}})
