@@ -1,34 +1,34 @@
 """``/openapi/v2`` as protobuf: the swagger 2.0 JSON document encoded as gnostic's ``openapi.v2.Document``.
 
 kubectl (client-go discovery ``OpenAPISchema()``) asks for ``/openapi/v2`` with
-``Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`` only, and validates manifests (e.g. the
-items of a ``kind: List``) with what it gets. kube-apiserver answers by parsing its JSON document with gnostic's
-compiler and marshalling the result (kube-openapi ``pkg/handler/handler.go``: ``ToProtoBinary`` =
-``openapi_v2.ParseDocument`` + ``proto.Marshal``). This module does the same for the emulator's JSON document
-without Go or generated code: a table of the messages of ``openapiv2/OpenAPIv2.proto`` (github.com/google/gnostic,
-mirrored in gnostic-models; message → field number, type, repeated/map/oneof) drives a small protobuf wire writer.
+``Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`` only, and validates manifests (e.g.
+the items of a ``kind: List``) with what it gets. kube-apiserver answers by parsing its JSON document with
+gnostic's compiler and marshalling the result (kube-openapi ``pkg/handler/handler.go``: ``ToProtoBinary`` =
+``openapi_v2.ParseDocument`` + ``proto.Marshal``). This module does the same without Go or generated code: a
+table of the messages of ``openapiv2/OpenAPIv2.proto`` (github.com/google/gnostic, mirrored in
+gnostic-models; message → field number, type, repeated/map/oneof) drives a small protobuf wire writer.
 
 The JSON → message mapping follows gnostic's compiler (``openapiv2/OpenAPIv2.go``):
 
-* keys starting with ``x-`` become ``vendor_extension`` entries: ``NamedAny{name, Any{yaml}}`` where ``yaml`` is
-  the value rendered as YAML text (kube-openapi's ``VendorExtensionToMap`` reads it back with ``yaml.Unmarshal``);
+* keys starting with ``x-`` become ``vendor_extension`` entries, ``NamedAny{name, Any{yaml}}`` with the value
+  rendered as YAML text (kube-openapi's ``VendorExtensionToMap`` reads it back with ``yaml.Unmarshal``);
   ``default``, ``example`` and ``enum`` values are ``Any{yaml}`` too;
 * JSON maps (``definitions``, ``properties``, ``paths``, response codes, ...) become repeated ``Named*``
   ``{name, value}`` pairs in document order;
-* ``type`` (string or list) → ``TypeItem``; ``items`` (schema or list) → ``ItemsItem``; ``additionalProperties``
-  (schema or bool) → ``AdditionalPropertiesItem``;
-* oneof wrappers pick their alternative the way gnostic's matching does: a parameter is a ``BodyParameter`` when
-  ``in`` is ``body``, else a ``NonBodyParameter`` by ``in`` (header/formData/query/path); ``$ref`` objects among
-  parameters and responses are ``JsonReference``; a response schema of ``type: file`` is a ``FileSchema``;
-  security definitions go by ``type`` (and ``flow`` for oauth2).
+* ``type`` (string or list) → ``TypeItem``; ``items`` (schema or list) → ``ItemsItem``;
+  ``additionalProperties`` (schema or bool) → ``AdditionalPropertiesItem``;
+* oneof wrappers pick their alternative as gnostic's matching does: a parameter is a ``BodyParameter`` when
+  ``in`` is ``body``, else a ``NonBodyParameter`` by ``in`` (header/formData/query/path); ``$ref`` objects
+  among parameters and responses are ``JsonReference``; a response schema of ``type: file`` is a
+  ``FileSchema``; security definitions go by ``type`` (and ``flow`` for oauth2).
 
-Proto3 encoding as Go's ``proto.Marshal`` does it: fields in field-number order, scalars with their zero value
-omitted except inside a oneof (``additionalProperties: false`` is encoded), message fields present (even empty,
-so ``properties: {}`` survives) whenever their key is.
+The wire form is what Go's ``proto.Marshal`` writes for proto3: fields in field-number order, scalars at
+their zero value omitted except inside a oneof (``additionalProperties: false`` is written), message fields
+present (even empty, so ``properties: {}`` survives) whenever their key is.
 
-Keys gnostic would reject as invalid for a message (say ``nullable`` in a v2 schema) have no field: they are left
-out and reported in :attr:`EncodedDocument.dropped_keys` (``strict=True`` raises instead). Values of the wrong
-JSON type raise :class:`ValueError`.
+Keys gnostic would reject as invalid for a message (``nullable`` in a v2 schema, say) have no field: they are
+left out and reported in :attr:`EncodedDocument.dropped_keys` (``strict=True`` raises instead). Values of the
+wrong JSON type raise :class:`ValueError`.
 """
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ _ALL_KEYS = re.compile(r"")
 class Field(NamedTuple):
     """One field of a message whose JSON form is an object.
 
-    ``key`` is the JSON key it comes from; a map field (``keys`` set) instead takes every entry whose key matches
-    ``keys``, each as a ``Named*`` message ``{1: name, 2: value}``. ``type`` is a scalar kind or a message name.
-    ``repeated`` fields come from a JSON list.
+    ``key`` is the JSON key it comes from; a map field (``keys`` set) instead takes every entry whose key
+    matches ``keys``, each as a ``Named*`` message ``{1: name, 2: value}``. ``type`` is a scalar kind or a
+    message name. ``repeated`` fields come from a JSON list.
     """
 
     number: int
@@ -114,8 +114,8 @@ def _extensions(number: int) -> Field:
 
 
 def _primitive_fields(first: int) -> tuple[Field, ...]:
-    """The run ``type … multipleOf`` that PrimitivesItems, Header and the non-body parameter sub-schemas share,
-    numbered consecutively from ``first`` (as in the .proto)."""
+    """The run ``type … multipleOf`` that PrimitivesItems, Header and the non-body parameter sub-schemas
+    share, numbered consecutively from ``first`` (as in the .proto)."""
     run = (("type", STRING, False), ("format", STRING, False), ("items", "PrimitivesItems", False),
            ("collectionFormat", STRING, False), ("default", "Any", False), ("maximum", DOUBLE, False),
            ("exclusiveMaximum", BOOL, False), ("minimum", DOUBLE, False), ("exclusiveMinimum", BOOL, False),
@@ -136,7 +136,8 @@ def _oauth2_fields(*middle: tuple[str, str]) -> tuple[Field, ...]:
 _OBJECT_MESSAGES: Mapping[str, tuple[Field, ...]] = {
     "ApiKeySecurity": (Field(1, "type", STRING), Field(2, "name", STRING), Field(3, "in", STRING),
                        Field(4, "description", STRING), _extensions(5)),
-    "BasicAuthenticationSecurity": (Field(1, "type", STRING), Field(2, "description", STRING), _extensions(3)),
+    "BasicAuthenticationSecurity": (Field(1, "type", STRING), Field(2, "description", STRING),
+                                    _extensions(3)),
     "BodyParameter": (Field(1, "description", STRING), Field(2, "name", STRING), Field(3, "in", STRING),
                       Field(4, "required", BOOL), Field(5, "schema", "Schema"), _extensions(6)),
     "Contact": (Field(1, "name", STRING), Field(2, "url", STRING), Field(3, "email", STRING), _extensions(4)),
@@ -145,7 +146,8 @@ _OBJECT_MESSAGES: Mapping[str, tuple[Field, ...]] = {
     "Document": (
         Field(1, "swagger", STRING), Field(2, "info", "Info"), Field(3, "host", STRING),
         Field(4, "basePath", STRING), Field(5, "schemes", STRING, True), Field(6, "consumes", STRING, True),
-        Field(7, "produces", STRING, True), Field(8, "paths", "Paths"), Field(9, "definitions", "Definitions"),
+        Field(7, "produces", STRING, True), Field(8, "paths", "Paths"),
+        Field(9, "definitions", "Definitions"),
         Field(10, "parameters", "ParameterDefinitions"), Field(11, "responses", "ResponseDefinitions"),
         Field(12, "security", "SecurityRequirement", True),
         Field(13, "securityDefinitions", "SecurityDefinitions"), Field(14, "tags", "Tag", True),
@@ -221,29 +223,34 @@ _OBJECT_MESSAGES: Mapping[str, tuple[Field, ...]] = {
         Field(19, "required", STRING, True), Field(20, "enum", "Any", True),
         Field(21, "additionalProperties", "AdditionalPropertiesItem"), Field(22, "type", "TypeItem"),
         Field(23, "items", "ItemsItem"), Field(24, "allOf", "Schema", True),
-        Field(25, "properties", "Properties"), Field(26, "discriminator", STRING), Field(27, "readOnly", BOOL),
+        Field(25, "properties", "Properties"), Field(26, "discriminator", STRING),
+        Field(27, "readOnly", BOOL),
         Field(28, "xml", "Xml"), Field(29, "externalDocs", "ExternalDocs"), Field(30, "example", "Any"),
         _extensions(31),
     ),
     "SecurityDefinitions": (_map(1, "SecurityDefinitionsItem"),),
     "SecurityRequirement": (_map(1, "StringArray"),),
-    "Tag": (Field(1, "name", STRING), Field(2, "description", STRING), Field(3, "externalDocs", "ExternalDocs"),
-            _extensions(4)),
+    "Tag": (Field(1, "name", STRING), Field(2, "description", STRING),
+            Field(3, "externalDocs", "ExternalDocs"), _extensions(4)),
     "Xml": (Field(1, "name", STRING), Field(2, "namespace", STRING), Field(3, "prefix", STRING),
             Field(4, "attribute", BOOL), Field(5, "wrapped", BOOL), _extensions(6)),
 }
 
 _LIST_MESSAGES: Mapping[str, str] = {
-    # Messages with one ``repeated <type> = 1`` whose JSON form is a list, or a single element standing for one.
+    # Messages of one ``repeated <type> = 1`` whose JSON form is a list (or one element standing for one).
     "ItemsItem": "Schema",
     "StringArray": STRING,
     "TypeItem": STRING,
 }
 
-_OAUTH2_FLOWS = {"implicit": (3, "Oauth2ImplicitSecurity"), "password": (4, "Oauth2PasswordSecurity"),
-                 "application": (5, "Oauth2ApplicationSecurity"), "accessCode": (6, "Oauth2AccessCodeSecurity")}
-_NON_BODY_LOCATIONS = {"header": (1, "HeaderParameterSubSchema"), "formData": (2, "FormDataParameterSubSchema"),
-                       "query": (3, "QueryParameterSubSchema"), "path": (4, "PathParameterSubSchema")}
+_OAUTH2_FLOWS = {
+    "implicit": (3, "Oauth2ImplicitSecurity"), "password": (4, "Oauth2PasswordSecurity"),
+    "application": (5, "Oauth2ApplicationSecurity"), "accessCode": (6, "Oauth2AccessCodeSecurity"),
+}
+_NON_BODY_LOCATIONS = {
+    "header": (1, "HeaderParameterSubSchema"), "formData": (2, "FormDataParameterSubSchema"),
+    "query": (3, "QueryParameterSubSchema"), "path": (4, "PathParameterSubSchema"),
+}
 
 
 def _object(value: Any) -> Mapping[str, Any]:
@@ -266,12 +273,13 @@ def _parameter_choice(value: Any) -> tuple[int, str]:
 def _non_body_parameter_choice(value: Any) -> tuple[int, str]:
     location = _object(value).get("in")
     if location not in _NON_BODY_LOCATIONS:
-        raise ValueError(f"parameter 'in' must be one of body, header, formData, query, path; got {location!r}")
+        raise ValueError(f"parameter 'in' must be body, header, formData, query or path; got {location!r}")
     return _NON_BODY_LOCATIONS[location]
 
 
 def _reference_or(number: int, message: str) -> Callable[[Any], tuple[int, str]]:
-    """ParametersItem/ResponseValue: a ``$ref`` object is the ``JsonReference`` (field 2), else ``message``."""
+    """ParametersItem/ResponseValue: a ``$ref`` object is the ``JsonReference`` (field 2), else ``message``
+    (field ``number``)."""
     return lambda value: (2, "JsonReference") if "$ref" in _object(value) else (number, message)
 
 
@@ -288,7 +296,8 @@ def _security_definition_choice(value: Any) -> tuple[int, str]:
         return 2, "ApiKeySecurity"
     if kind == "oauth2" and definition.get("flow") in _OAUTH2_FLOWS:
         return _OAUTH2_FLOWS[definition["flow"]]
-    raise ValueError(f"unsupported security definition type {kind!r} (flow {definition.get('flow')!r})")
+    flow = definition.get("flow")
+    raise ValueError(f"unsupported security definition type {kind!r} (flow {flow!r})")
 
 
 _ONEOF_MESSAGES: Mapping[str, Callable[[Any], tuple[int, str]]] = {
@@ -302,16 +311,24 @@ _ONEOF_MESSAGES: Mapping[str, Callable[[Any], tuple[int, str]]] = {
     "SecurityDefinitionsItem": _security_definition_choice,
 }
 
-MESSAGE_NAMES = frozenset({*_OBJECT_MESSAGES, *_LIST_MESSAGES, *_ONEOF_MESSAGES, "Any"})
+_MESSAGE_NAMES = frozenset({*_OBJECT_MESSAGES, *_LIST_MESSAGES, *_ONEOF_MESSAGES, "Any"})
 """Every message of openapi.v2 the encoder knows (``Named*`` pairs are implied by map fields)."""
+_PLAIN_KEYS: Mapping[str, frozenset[str]] = {
+    name: frozenset(field.key for field in fields if field.keys is None)
+    for name, fields in _OBJECT_MESSAGES.items()
+}
+_KEY_PATTERNS: Mapping[str, tuple[re.Pattern[str], ...]] = {
+    name: tuple(field.keys for field in fields if field.keys is not None)
+    for name, fields in _OBJECT_MESSAGES.items()
+}
 
 # ---------------------------------------------------------------------------------------------------------
 # Encoding
 
 
 def any_yaml(value: Any) -> str:
-    """The YAML text an ``Any`` carries for a JSON value (block style, keys in document order), as gnostic's
-    ``compiler.Marshal`` produces it for kube-openapi's ``yaml.Unmarshal`` to read back."""
+    """The YAML text an ``Any`` carries for a JSON value (block style, keys in document order), like gnostic's
+    ``compiler.Marshal`` output that kube-openapi reads back with ``yaml.Unmarshal``."""
     text: str = yaml.dump(value, Dumper=_YAML_DUMPER, default_flow_style=False, sort_keys=False,
                           allow_unicode=True, width=1 << 30)
     return text.removesuffix("...\n")  # PyYAML ends a lone scalar document with an explicit end marker
@@ -351,8 +368,7 @@ class _Encoder:
                     out += self.field(field, value[field.key], f"{path}.{field.key}")
             else:
                 out += self.named_pairs(field, value, path)
-        known = {field.key for field in fields if field.keys is None}
-        patterns = [field.keys for field in fields if field.keys is not None]
+        known, patterns = _PLAIN_KEYS[name], _KEY_PATTERNS[name]
         for key in value:
             if key not in known and not any(pattern.search(key) for pattern in patterns):
                 self.dropped.append(f"{path}.{key}")
@@ -364,7 +380,8 @@ class _Encoder:
         for key, item in value.items():
             if field.keys.search(key):
                 pair = _length_delimited(1, key.encode()) if key else b""
-                pair += self.single(2, field.type, item, f"{path}[{key!r}]", present=field.type not in _SCALARS)
+                is_message = field.type not in _SCALARS
+                pair += self.single(2, field.type, item, f"{path}[{key!r}]", present=is_message)
                 out += _length_delimited(field.number, pair)
         return bytes(out)
 
@@ -377,8 +394,8 @@ class _Encoder:
                         for i, item in enumerate(value))
 
     def single(self, number: int, type_: str, value: Any, path: str, *, present: bool) -> bytes:
-        """One field occurrence. ``present`` forces a scalar's zero value out (oneof members, list elements);
-        proto3 omits it otherwise."""
+        """One field occurrence. ``present`` writes a scalar even at its zero value (oneof members, list
+        elements); proto3 omits it otherwise."""
         try:
             if type_ == STRING:
                 text = _string(value)
@@ -434,8 +451,8 @@ def _double(value: Any) -> float:
 
 @dataclass(frozen=True)
 class EncodedDocument:
-    """A document's protobuf encoding. ``etag`` is the JSON content hash (kube-openapi reuses the JSON ETag for
-    the protobuf form, the response varying by Accept); ``dropped_keys`` are the JSON paths of keys the
+    """A document's protobuf encoding. ``etag`` is the JSON content hash (kube-openapi reuses the JSON ETag
+    for the protobuf form, the response varying by Accept); ``dropped_keys`` are the JSON paths of keys the
     protobuf form has no field for (e.g. ``$.definitions['io.x.Foo'].properties['a'].nullable``)."""
 
     body: bytes
@@ -446,8 +463,8 @@ class EncodedDocument:
 def encode_openapi_v2(doc: Mapping[str, Any], *, strict: bool = False) -> bytes:
     """Encode a swagger 2.0 document (as JSON-decoded Python values) as a serialized ``openapi.v2.Document``.
 
-    Raises :class:`ValueError` on values of the wrong JSON type, and with ``strict`` also on keys that have no
-    field (which are otherwise left out).
+    Raises :class:`ValueError` on values of the wrong JSON type, and with ``strict`` also on keys that have
+    no field (which are otherwise left out).
     """
     return _encode(doc, strict=strict)[0]
 
@@ -464,8 +481,9 @@ def _encode(doc: Mapping[str, Any], *, strict: bool) -> tuple[bytes, tuple[str, 
 class EncodedDocumentCache:
     """Remembers the encodings of the last few documents by content hash.
 
-    The server builds the v2 document per request, but its content only changes when CRDs do; encoding is the
-    expensive part, hashing is cheap. Not thread-safe (the server uses it from its event loop).
+    The server builds the v2 document per request, but its content only changes when CRDs do; encoding is
+    the expensive part (~50 ms for the built-ins), hashing is cheap. Not thread-safe (the server uses it from
+    its event loop).
     """
 
     def __init__(self, capacity: int = 4) -> None:
@@ -475,7 +493,7 @@ class EncodedDocumentCache:
         self._entries: OrderedDict[str, EncodedDocument] = OrderedDict()
 
     def encode(self, doc: Mapping[str, Any]) -> EncodedDocument:
-        """The encoding of ``doc``, from the cache when a document with the same content was encoded before."""
+        """The encoding of ``doc``, from the cache when a document of the same content was encoded before."""
         etag = document_hash(doc)
         found = self._entries.get(etag)
         if found is not None:
@@ -504,9 +522,9 @@ def negotiate_content_type(accept: str) -> str | None:
     """The content type ``/openapi/v2`` answers an ``Accept`` header with: :data:`JSON_CONTENT_TYPE`,
     :data:`PROTOBUF_CONTENT_TYPE` (for either protobuf name), or ``None`` (406 Not Acceptable).
 
-    As kube-openapi: an empty header means ``*/*``; clauses are tried by decreasing ``q``, specific types before
-    wildcards, and the first one matching a served type (JSON first among equals) wins. ``q=0`` clauses are
-    refusals and skipped.
+    As kube-openapi: an empty header means ``*/*``; clauses are tried by decreasing ``q``, specific types
+    before wildcards, and the first one matching a served type (JSON first among equals) wins. ``q=0``
+    clauses are refusals and skipped.
     """
     clauses: list[tuple[float, bool, bool, str, str]] = []
     for raw in (accept.strip() or "*/*").split(","):

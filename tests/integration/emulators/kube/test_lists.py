@@ -35,12 +35,12 @@ async def core(emulator: KubeEmulator) -> AsyncIterator[client.CoreV1Api]:
     api_client = await config.new_client_from_config_dict(emulator.kubeconfig)
     async with api_client:
         api = client.CoreV1Api(api_client)
-        await api.create_namespace({"metadata": {"name": NS}})
+        await api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
         yield api
 
 
 async def make_cm(core: client.CoreV1Api, name: str, labels: dict[str, str] | None = None, ns: str = NS) -> Any:
-    body = {"metadata": {"name": name, "labels": labels or {}}, "data": {"v": "1"}}
+    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name, labels=labels or {}), data={"v": "1"})
     return await core.create_namespaced_config_map(ns, body)
 
 
@@ -50,7 +50,7 @@ async def names(core: client.CoreV1Api, **kwargs: Any) -> list[str]:
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body)
+    body: dict[str, Any] = json.loads(exc.body or b"{}")
     assert body["kind"] == "Status" and body["code"] == exc.status
     return body
 
@@ -91,7 +91,7 @@ async def test_label_selector_operators_match_as_upstream(core: client.CoreV1Api
 async def test_field_selectors_on_name_and_namespace_and_unsupported_label_is_400(
     core: client.CoreV1Api,
 ) -> None:
-    await core.create_namespace({"metadata": {"name": "other"}})
+    await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="other")))
     await make_cm(core, "x")
     await make_cm(core, "y")
     await make_cm(core, "x", ns="other")
@@ -144,13 +144,16 @@ async def test_limit_and_continue_pages_stay_consistent_with_the_first_pages_res
 async def test_paging_across_namespaces_follows_etcd_key_order(core: client.CoreV1Api) -> None:
     # etcd orders keys bytewise: "lists-a/..." sorts before "lists/..." ('-' < '/'); a page boundary between
     # the two namespaces must neither skip nor repeat objects.
-    await core.create_namespace({"metadata": {"name": "lists-a"}})
+    await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="lists-a")))
     await make_cm(core, "m")
     await make_cm(core, "n", ns="lists-a")
     seen: list[tuple[str, str]] = []
     token = None
     while True:
-        page = await core.list_config_map_for_all_namespaces(limit=1, **({"_continue": token} if token else {}))
+        if token:
+            page = await core.list_config_map_for_all_namespaces(limit=1, _continue=token)
+        else:
+            page = await core.list_config_map_for_all_namespaces(limit=1)
         seen += [(i.metadata.namespace, i.metadata.name) for i in page.items]
         token = page.metadata._continue
         if not token:

@@ -62,7 +62,7 @@ class RawWatch:
 
     async def take(self, n: int) -> list[tuple[str, str]]:
         """The next ``n`` events as (type, name)."""
-        out = []
+        out: list[tuple[str, str]] = []
         for _ in range(n):
             event = await self.next()
             assert event is not None, f"stream ended after {out}"
@@ -88,12 +88,13 @@ async def core(emulator: KubeEmulator) -> AsyncIterator[client.CoreV1Api]:
     api_client = await config.new_client_from_config_dict(emulator.kubeconfig)
     async with api_client:
         api = client.CoreV1Api(api_client)
-        await api.create_namespace({"metadata": {"name": NS}})
+        await api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
         yield api
 
 
 async def make_cm(core: client.CoreV1Api, name: str, labels: dict[str, str] | None = None, ns: str = NS) -> Any:
-    return await core.create_namespaced_config_map(ns, {"metadata": {"name": name, "labels": labels or {}}})
+    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name, labels=labels or {}))
+    return await core.create_namespaced_config_map(ns, body)
 
 
 async def test_watch_from_unset_or_zero_starts_with_synthetic_added_then_goes_live(
@@ -137,7 +138,7 @@ async def test_watch_older_than_the_bounded_history_gets_an_error_event_with_410
         api_client = await config.new_client_from_config_dict(emulator.kubeconfig)
         async with api_client:
             core = client.CoreV1Api(api_client)
-            await core.create_namespace({"metadata": {"name": NS}})
+            await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
             start = (await make_cm(core, "a")).metadata.resource_version
             for i in range(6):  # push the event after `start` out of a 5-event history
                 await make_cm(core, f"n{i}")
@@ -252,7 +253,7 @@ async def test_selector_watches_turn_match_transitions_into_added_and_deleted(
 
 
 async def test_namespace_scoped_watch_only_sees_its_namespace(emulator: KubeEmulator, core: client.CoreV1Api) -> None:
-    await core.create_namespace({"metadata": {"name": "elsewhere"}})
+    await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="elsewhere")))
     async with (
         RawWatch(emulator, CM_PATH) as scoped,
         RawWatch(emulator, "/api/v1/configmaps") as everywhere,

@@ -15,6 +15,8 @@ import yaml
 
 from smk8s.emulators.kube import openapi
 from smk8s.emulators.kube.openapi_proto import (
+    _MESSAGE_NAMES,
+    _OBJECT_MESSAGES,
     JSON_CONTENT_TYPE,
     PROTOBUF_CONTENT_TYPE,
     PROTOBUF_CONTENT_TYPE_DEPRECATED,
@@ -31,7 +33,7 @@ CRD = Path(__file__).parents[3] / "support" / "manifests" / "trainingjob-crd.yam
 
 Message = dict[int, list[Any]]
 
-# -- a generic wire decoder -----------------------------------------------------------------------------------
+# -- a generic wire decoder ---------------------------------------------------------------------------------
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -131,6 +133,14 @@ def test_varints_are_base128_and_negative_int64_is_ten_byte_twos_complement() ->
     assert _varint(-1) == b"\xff" * 9 + b"\x01"
 
 
+def test_message_table_is_consistent() -> None:
+    for name, fields in _OBJECT_MESSAGES.items():
+        numbers = [field.number for field in fields]
+        assert numbers == list(range(1, len(fields) + 1)), name  # every .proto message numbers fields 1..n
+        for field in fields:
+            assert field.type in {"string", "bool", "int64", "double"} | _MESSAGE_NAMES, (name, field)
+
+
 # -- Document -----------------------------------------------------------------------------------------------
 
 
@@ -138,7 +148,7 @@ def test_document_top_level_fields(encoded_builtin: Message) -> None:
     assert text(encoded_builtin, 1) == "2.0"  # swagger = 1
     info = sub(encoded_builtin, 2)  # Info info = 2
     assert (text(info, 1), text(info, 2)) == ("Kubernetes", "v1.37.0")  # title = 1, version = 2
-    (requirement,) = [decode(raw) for raw in encoded_builtin[12]]  # repeated SecurityRequirement security = 12
+    (requirement,) = [decode(raw) for raw in encoded_builtin[12]]  # repeated SecurityRequirement = 12
     assert decode(named(requirement, 1)["BearerToken"]) == {}  # StringArray with no scopes
     definitions = named(sub(encoded_builtin, 13), 1)  # SecurityDefinitions security_definitions = 13
     api_key = sub(decode(definitions["BearerToken"]), 2)  # SecurityDefinitionsItem.api_key_security = 2
@@ -180,7 +190,9 @@ def test_group_version_kind_extension_is_yaml_in_an_any(encoded_builtin: Message
     ]
 
 
-def test_operations_parameters_and_responses(builtin_document: dict[str, Any], encoded_builtin: Message) -> None:
+def test_operations_parameters_and_responses(
+    builtin_document: dict[str, Any], encoded_builtin: Message
+) -> None:
     path = "/api/v1/namespaces/{namespace}/configmaps"
     item = decode(named(sub(encoded_builtin, 8), 2)[path])
     post = sub(item, 4)  # Operation post = 4
@@ -198,7 +210,8 @@ def test_operations_parameters_and_responses(builtin_document: dict[str, Any], e
     assert list(responses) == ["200", "201", "202", "401"]
     created = sub(decode(responses["201"]), 1)  # ResponseValue.response = 1
     assert text(created, 1) == "Created"
-    assert text(sub(sub(created, 2), 1), 1) == "#/definitions/io.k8s.api.core.v1.ConfigMap"  # SchemaItem.schema
+    schema = sub(sub(created, 2), 1)  # Response.schema = 2 → SchemaItem.schema = 1
+    assert text(schema, 1) == "#/definitions/io.k8s.api.core.v1.ConfigMap"
     assert 2 not in sub(decode(responses["401"]), 1)
     path_parameters = [sub(sub(decode(raw), 1), 2) for raw in item[9]]  # PathItem.parameters = 9
     namespace = sub(path_parameters[0], 4)  # NonBodyParameter.path_parameter_sub_schema = 4
@@ -274,6 +287,10 @@ def test_default_example_and_enum_are_yaml_anys_that_read_back_to_the_json_value
 def test_any_yaml_has_no_document_end_marker() -> None:
     assert any_yaml("Delete") == "Delete\n"
     assert any_yaml([{"group": "", "kind": "Pod"}]) == "- group: ''\n  kind: Pod\n"
+
+
+def test_integers_in_string_fields_are_their_text_as_gnostic_reads_int_scalars() -> None:
+    assert text(encode_schema({"format": 32}), 2) == "32"
 
 
 def test_all_of_and_xml() -> None:
