@@ -868,7 +868,9 @@ def _fold_string_data(secret: dict[str, Any]) -> None:
     is never stored or returned; ``type`` defaults to ``Opaque``."""
     string_data = secret.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
+        data = secret.get("data")
+        if not isinstance(data, dict):
+            data = {}
         secret["data"] = {
             **data,
             **{k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()},

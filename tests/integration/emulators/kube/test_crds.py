@@ -32,7 +32,9 @@ GROUP = "smk8s.example.com"
 CRD_NAME = f"widgets.{GROUP}"
 BASE = f"/apis/{GROUP}/v1"
 WIDGETS = f"{BASE}/namespaces/default/widgets"
-TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+TABLE_ACCEPT = (
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+)
 
 
 def widget_crd() -> dict[str, Any]:
@@ -147,13 +149,13 @@ async def request(
         return resp.status, json.loads(text) if text else None
 
 
-async def wait_established(api: aclient.ApiClient, name: str = CRD_NAME, timeout: float = 5) -> dict[str, Any]:
+async def wait_established(api: aclient.ApiClient, name: str = CRD_NAME, seconds: float = 5) -> dict[str, Any]:
     """Watch the CRD (initial state included) until its Established condition is True; returns its conditions."""
     ext = aclient.ApiextensionsV1Api(api)
     w = awatch.Watch()
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(seconds):
         async with w.stream(
-            ext.list_custom_resource_definition, field_selector=f"metadata.name={name}", timeout_seconds=int(timeout)
+            ext.list_custom_resource_definition, field_selector=f"metadata.name={name}", timeout_seconds=int(seconds)
         ) as stream:
             async for event in stream:
                 conditions = {c.type: c for c in (event["object"].status.conditions or [])}
@@ -164,7 +166,9 @@ async def wait_established(api: aclient.ApiClient, name: str = CRD_NAME, timeout
 
 
 async def install(http: aiohttp.ClientSession, api: aclient.ApiClient, crd: dict[str, Any] | None = None) -> None:
-    status, body = await request(http, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd or widget_crd())
+    status, body = await request(
+        http, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd or widget_crd()
+    )
     assert status == 201, body
     await wait_established(api, (crd or widget_crd())["metadata"]["name"])
 
@@ -182,10 +186,10 @@ async def test_crd_is_established_and_served_within_a_second(
     status, _ = await request(http, "GET", WIDGETS)
     assert status == 404
     started = time.monotonic()
-    ext = aclient.ApiextensionsV1Api(api)
+    ext: Any = aclient.ApiextensionsV1Api(api)
     created = await ext.create_custom_resource_definition(widget_crd())
     assert created.metadata.name == CRD_NAME
-    conditions = await wait_established(api, timeout=1)
+    conditions = await wait_established(api, seconds=1)
     assert conditions["NamesAccepted"].status == "True" and conditions["NamesAccepted"].reason == "NoConflicts"
     assert conditions["Established"].reason == "InitialNamesAccepted"
     status, resources = await request(http, "GET", BASE)
@@ -216,8 +220,12 @@ async def test_non_structural_schema_is_rejected_at_crd_create(
             f"{root}.properties[choice].anyOf[0].properties[a].type",
             "Forbidden: must be empty to be structural",
         ),
-        ("FieldValueRequired", f"{root}.properties[untyped].type", "Required value: must not be empty for specified object fields"),
-    ]  # fmt: skip
+        (
+            "FieldValueRequired",
+            f"{root}.properties[untyped].type",
+            "Required value: must not be empty for specified object fields",
+        ),
+    ]
     assert body["message"].startswith(f'CustomResourceDefinition.apiextensions.k8s.io "{CRD_NAME}" is invalid: [')
     status, _ = await request(http, "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}")
     assert status == 404
@@ -240,9 +248,13 @@ async def test_schema_validation_reports_every_field_cause(http: aiohttp.ClientS
             ),
             ("FieldValueTooLong", "spec.owner", "Too long: may not be more than 8 bytes"),
             ("FieldValueTooMany", "spec.tags", "Too many: 3: must have at most 2 items"),
-            ("FieldValueTypeInvalid", "spec.immutableId", 'Invalid value: "integer": spec.immutableId in body must be of type string: "integer"'),
+            (
+                "FieldValueTypeInvalid",
+                "spec.immutableId",
+                'Invalid value: "integer": spec.immutableId in body must be of type string: "integer"',
+            ),
         ]
-    )  # fmt: skip
+    )
     assert body["message"].startswith('Widget.smk8s.example.com "w1" is invalid: [')
     missing = widget()
     del missing["spec"]["size"]
@@ -288,7 +300,7 @@ async def test_cel_rules_with_message_expression_and_transition_rule(
     status, created = await request(http, "POST", WIDGETS, widget(immutableId="a"))
     assert status == 201, created
     # ...and holds on update.
-    patch = {"spec": {"immutableId": "b"}}
+    patch: dict[str, Any] = {"spec": {"immutableId": "b"}}
     status, body = await request(http, "PATCH", f"{WIDGETS}/w1", patch, "application/merge-patch+json")
     assert status == 422
     assert causes(body) == [("FieldValueInvalid", "spec.immutableId", 'Invalid value: "b": immutableId is immutable')]
@@ -367,7 +379,7 @@ async def test_printer_columns_are_served_as_a_table(http: aiohttp.ClientSession
         one = await resp.json()
     assert one["kind"] == "Table" and [r["cells"][0] for r in one["rows"]] == ["w1"]
     # Without the Table Accept header the list is the plain WidgetList.
-    status, plain = await request(http, "GET", WIDGETS)
+    _, plain = await request(http, "GET", WIDGETS)
     assert plain["kind"] == "WidgetList"
 
 
@@ -377,26 +389,25 @@ async def test_deleting_a_crd_deletes_its_objects(http: aiohttp.ClientSession, a
         status, _ = await request(http, "POST", WIDGETS, widget(name))
         assert status == 201
     custom = aclient.CustomObjectsApi(api)
-    listed = await custom.list_namespaced_custom_object(GROUP, "v1", "default", "widgets")
+    ext = aclient.ApiextensionsV1Api(api)
+    added: set[str] = set()
     deleted: set[str] = set()
     w = awatch.Watch()
     async with asyncio.timeout(10):
+        # No resourceVersion: the watch starts with the current objects, so it is connected before the delete.
         async with w.stream(
-            custom.list_namespaced_custom_object,
-            GROUP,
-            "v1",
-            "default",
-            "widgets",
-            resource_version=listed["metadata"]["resourceVersion"],
-            timeout_seconds=10,
+            custom.list_namespaced_custom_object, GROUP, "v1", "default", "widgets", timeout_seconds=10
         ) as stream:
-            ext = aclient.ApiextensionsV1Api(api)
-            await ext.delete_custom_resource_definition(CRD_NAME)
             async for event in stream:
-                if event["type"] == "DELETED":
-                    deleted.add(event["object"]["metadata"]["name"])
-                if deleted == {"w1", "w2"}:
-                    w.stop()
+                name = event["object"]["metadata"]["name"]
+                if event["type"] == "ADDED":
+                    added.add(name)
+                    if added == {"w1", "w2"}:
+                        await ext.delete_custom_resource_definition(CRD_NAME)
+                elif event["type"] == "DELETED":
+                    deleted.add(name)
+                    if deleted == {"w1", "w2"}:
+                        w.stop()
     assert deleted == {"w1", "w2"}
     with pytest.raises(ApiException) as gone:
         await ext.read_custom_resource_definition(CRD_NAME)

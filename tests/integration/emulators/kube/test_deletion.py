@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client, config, watch
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio import watch as awatch
@@ -36,7 +36,7 @@ HOLD = "example.com/hold"
 
 @pytest.fixture
 def api(kube: RunningKube) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))
+    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
     try:
         yield api_client
     finally:
@@ -44,7 +44,7 @@ def api(kube: RunningKube) -> Iterator[client.ApiClient]:
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body)
+    body: dict[str, Any] = json.loads(exc.body or "")
     assert body["kind"] == "Status" and body["code"] == exc.status
     return body
 
@@ -62,7 +62,7 @@ def events(
     The watch replays history from ``since``, so a test may act first and look afterwards without racing.
     """
     seen: list[tuple[str, str]] = []
-    stream = watch.Watch()
+    stream: Any = watch.Watch()  # type: ignore[no-untyped-call]
     for event in stream.stream(list_fn, *args, resource_version=since, timeout_seconds=10, **kw):
         obj = event["raw_object"]
         seen.append((event["type"], obj["metadata"]["name"]))
@@ -90,14 +90,14 @@ def owner_ref(owner: Any, *, block: bool = False, kind: str = "ConfigMap") -> di
     }
 
 
-def current_rv(core: client.CoreV1Api) -> str:
+def current_rv(core: Any) -> str:
     return str(core.list_namespaced_config_map("default", limit=1).metadata.resource_version)
 
 
 def install_crd(api: client.ApiClient) -> None:
-    ext = client.ApiextensionsV1Api(api)
+    ext: Any = client.ApiextensionsV1Api(api)
     ext.create_custom_resource_definition(yaml.safe_load(CRD.read_text()))
-    stream = watch.Watch()
+    stream: Any = watch.Watch()  # type: ignore[no-untyped-call]
     for event in stream.stream(
         ext.list_custom_resource_definition, field_selector=f"metadata.name={CRD_NAME}", timeout_seconds=10
     ):
@@ -117,7 +117,7 @@ def job(name: str, **meta: Any) -> dict[str, Any]:
 
 
 def test_finalizers_hold_the_object_until_released_then_a_watch_sees_deleted(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     created = core.create_namespaced_config_map("default", configmap("held", finalizers=[HOLD]))
 
     # Delete with a finalizer pending: 202 Accepted, the object comes back with deletionTimestamp set.
@@ -173,7 +173,7 @@ def test_finalizers_hold_the_object_until_released_then_a_watch_sees_deleted(api
 
 
 def test_background_deletion_collects_dependents(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     owner = core.create_namespaced_config_map("default", configmap("owner"))
     core.create_namespaced_secret(
         "default", {"metadata": {"name": "dep", "ownerReferences": [owner_ref(owner)]}, "stringData": {"a": "b"}}
@@ -191,7 +191,7 @@ def test_background_deletion_collects_dependents(api: client.ApiClient) -> None:
 
 
 def test_foreground_deletion_keeps_the_owner_until_blocking_dependents_are_gone(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     owner = core.create_namespaced_config_map("default", configmap("owner"))
     core.create_namespaced_config_map(
         "default", configmap("blocking", ownerReferences=[owner_ref(owner, block=True)], finalizers=[HOLD])
@@ -223,7 +223,7 @@ def test_foreground_deletion_keeps_the_owner_until_blocking_dependents_are_gone(
 
 
 def test_orphan_deletion_strips_owner_references(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     owner = core.create_namespaced_config_map("default", configmap("owner"))
     other = core.create_namespaced_config_map("default", configmap("other-owner"))
     core.create_namespaced_config_map("default", configmap("only", ownerReferences=[owner_ref(owner)]))
@@ -244,7 +244,7 @@ def test_orphan_deletion_strips_owner_references(api: client.ApiClient) -> None:
 
 
 def test_dependent_whose_owner_uid_does_not_exist_is_collected(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     owner = core.create_namespaced_config_map("default", configmap("owner"))
     since = current_rv(core)
     # The owner's name exists but with another uid: the garbage collector treats the owner as absent.
@@ -258,7 +258,7 @@ def test_dependent_whose_owner_uid_does_not_exist_is_collected(api: client.ApiCl
 
 
 def test_deletecollection_with_a_label_selector(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     for name, team in (("a1", "a"), ("a2", "a"), ("b1", "b")):
         core.create_namespaced_config_map("default", configmap(name, labels={"team": team}))
     core.create_namespaced_config_map("default", configmap("a-held", labels={"team": "a"}, finalizers=[HOLD]))
@@ -276,18 +276,19 @@ def test_deletecollection_with_a_label_selector(api: client.ApiClient) -> None:
 
 
 def test_deleting_a_namespace_deletes_its_content_then_the_namespace(kube: RunningKube, api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     ns = core.create_namespace({"metadata": {"name": "team"}})
     core.create_namespaced_secret("team", {"metadata": {"name": "s"}, "stringData": {"a": "b"}})
     core.create_namespaced_config_map("team", configmap("held", finalizers=[HOLD]))
-    client.CoordinationV1Api(api).create_namespaced_lease("team", {"metadata": {"name": "leader"}, "spec": {}})
+    leases: Any = client.CoordinationV1Api(api)
+    leases.create_namespaced_lease("team", {"metadata": {"name": "leader"}, "spec": {}})
 
     kube.kubectl("delete", "namespace", "team", "--wait=false")
     terminating = core.read_namespace("team")
     assert terminating.status.phase == "Terminating" and terminating.metadata.deletion_timestamp is not None
     assert terminating.spec.finalizers == ["kubernetes"]  # the namespace controller's finalizer is still there
     assert core.list_namespaced_secret("team").items == []
-    assert client.CoordinationV1Api(api).list_namespaced_lease("team").items == []
+    assert leases.list_namespaced_lease("team").items == []
     assert core.read_namespaced_config_map("held", "team").metadata.deletion_timestamp is not None
 
     # The NamespaceLifecycle admission plugin refuses new content in a terminating namespace.
@@ -317,8 +318,8 @@ def test_deleting_a_namespace_deletes_its_content_then_the_namespace(kube: Runni
 
 def test_deleting_a_crd_deletes_its_objects_and_finalizers_keep_it_terminating(api: client.ApiClient) -> None:
     install_crd(api)
-    custom = client.CustomObjectsApi(api)
-    ext = client.ApiextensionsV1Api(api)
+    custom: Any = client.CustomObjectsApi(api)
+    ext: Any = client.ApiextensionsV1Api(api)
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, job("plain"))
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, job("held", finalizers=[HOLD]))
     since = str(ext.list_custom_resource_definition().metadata.resource_version)
@@ -358,7 +359,7 @@ def test_deleting_a_crd_deletes_its_objects_and_finalizers_keep_it_terminating(a
 
 
 def test_delete_preconditions_conflict_on_uid_or_resource_version(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     cm = core.create_namespaced_config_map("default", configmap("cm"))
     wrong_uid = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="not-the-uid"))
     with pytest.raises(ApiException) as by_uid:
@@ -395,7 +396,7 @@ async def test_async_watch_sees_terminating_then_deleted_for_a_lease() -> None:
     async with KubeEmulator() as emulator:
         api_client = await aconfig.new_client_from_config_dict(emulator.kubeconfig)
         async with api_client:
-            leases = aclient.CoordinationV1Api(api_client)
+            leases: Any = aclient.CoordinationV1Api(api_client)
             created = await leases.create_namespaced_lease(
                 "default", {"metadata": {"name": "leader", "finalizers": [HOLD]}, "spec": {"holderIdentity": "me"}}
             )

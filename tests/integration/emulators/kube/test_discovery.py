@@ -11,7 +11,6 @@ Upstream references (kubernetes/kubernetes, staging/src/k8s.io):
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -58,11 +57,11 @@ async def http(emulator: KubeEmulator) -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 def official(kube: RunningKube) -> Iterator[k8s.ApiClient]:
-    api_client = k8s_config.new_client_from_config(str(kube.kubeconfig_path))
+    api_client: k8s.ApiClient = k8s_config.new_client_from_config(str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
     try:
         yield api_client
     finally:
-        api_client.close()
+        api_client.close()  # type: ignore[no-untyped-call]
 
 
 async def get_json(http: aiohttp.ClientSession, path: str, **headers: str) -> tuple[aiohttp.ClientResponse, Any]:
@@ -361,7 +360,7 @@ def test_official_client_discovery_calls(kube: RunningKube, official: k8s.ApiCli
     code = k8s.VersionApi(official).get_code()
     assert code.major == "1" and code.git_version.startswith("v1.")
     assert k8s.CoreApi(official).get_api_versions().versions == ["v1"]
-    groups = {g.name: g for g in k8s.ApisApi(official).get_api_versions().groups}
+    groups: dict[str, Any] = {g.name: g for g in k8s.ApisApi(official).get_api_versions().groups}
     assert groups["rbac.authorization.k8s.io"].preferred_version.group_version == "rbac.authorization.k8s.io/v1"
     core = {r.name: r for r in k8s.CoreV1Api(official).get_api_resources().resources}
     assert core["secrets"].kind == "Secret" and core["secrets"].namespaced
@@ -401,31 +400,124 @@ _LABEL = {"metadata": {"labels": {"patched": "yes"}}}
 # (API class, method suffix, apiVersion, kind, namespaced, body, merge patch, (attribute, value) after the patch)
 CRUD_CASES: list[tuple[str, str, str, str, bool, dict[str, Any], dict[str, Any], tuple[str, Any]]] = [
     ("CoreV1Api", "namespace", "v1", "Namespace", False, {}, _LABEL, ("metadata.labels", {"patched": "yes"})),
-    ("CoreV1Api", "config_map", "v1", "ConfigMap", True, {"data": {"a": "1"}}, {"data": {"a": "2"}},
-     ("data", {"a": "2"})),  # fmt: skip
-    ("CoreV1Api", "secret", "v1", "Secret", True, {"stringData": {"a": "1"}}, {"data": {"b": "Mg=="}},
-     ("data", {"a": "MQ==", "b": "Mg=="})),  # fmt: skip
-    ("CoreV1Api", "service_account", "v1", "ServiceAccount", True, {}, {"automountServiceAccountToken": False},
-     ("automount_service_account_token", False)),  # fmt: skip
-    ("CoreV1Api", "event", "v1", "Event", True,
-     {"involvedObject": _INVOLVED, "reason": "Tested", "message": "m", "type": "Normal"}, {"message": "m2"},
-     ("message", "m2")),  # fmt: skip
-    ("EventsV1Api", "event", "events.k8s.io/v1", "Event", True,
-     {"eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "smk8s.io/test",
-      "reportingInstance": "i-1", "action": "Test", "reason": "Tested", "type": "Normal", "regarding": _INVOLVED},
-     {"note": "n2"}, ("note", "n2")),  # fmt: skip
-    ("CoordinationV1Api", "lease", "coordination.k8s.io/v1", "Lease", True, {"spec": {"holderIdentity": "a"}},
-     {"spec": {"holderIdentity": "b"}}, ("spec.holder_identity", "b")),  # fmt: skip
-    ("ApiextensionsV1Api", "custom_resource_definition", "apiextensions.k8s.io/v1", "CustomResourceDefinition",
-     False, {"spec": CRD["spec"]}, _LABEL, ("metadata.labels", {"patched": "yes"})),  # fmt: skip
-    ("RbacAuthorizationV1Api", "role", f"{_RBAC}/v1", "Role", True, {"rules": _RULES}, _LABEL,
-     ("metadata.labels", {"patched": "yes"})),  # fmt: skip
-    ("RbacAuthorizationV1Api", "cluster_role", f"{_RBAC}/v1", "ClusterRole", False, {"rules": _RULES}, _LABEL,
-     ("metadata.labels", {"patched": "yes"})),  # fmt: skip
-    ("RbacAuthorizationV1Api", "role_binding", f"{_RBAC}/v1", "RoleBinding", True,
-     {"roleRef": _ROLE_REF, "subjects": _SUBJECTS}, _LABEL, ("metadata.labels", {"patched": "yes"})),  # fmt: skip
-    ("RbacAuthorizationV1Api", "cluster_role_binding", f"{_RBAC}/v1", "ClusterRoleBinding", False,
-     {"roleRef": _ROLE_REF, "subjects": _SUBJECTS}, _LABEL, ("metadata.labels", {"patched": "yes"})),  # fmt: skip
+    (
+        "CoreV1Api",
+        "config_map",
+        "v1",
+        "ConfigMap",
+        True,
+        {"data": {"a": "1"}},
+        {"data": {"a": "2"}},
+        ("data", {"a": "2"}),
+    ),
+    (
+        "CoreV1Api",
+        "secret",
+        "v1",
+        "Secret",
+        True,
+        {"stringData": {"a": "1"}},
+        {"data": {"b": "Mg=="}},
+        ("data", {"a": "MQ==", "b": "Mg=="}),
+    ),
+    (
+        "CoreV1Api",
+        "service_account",
+        "v1",
+        "ServiceAccount",
+        True,
+        {},
+        {"automountServiceAccountToken": False},
+        ("automount_service_account_token", False),
+    ),
+    (
+        "CoreV1Api",
+        "event",
+        "v1",
+        "Event",
+        True,
+        {"involvedObject": _INVOLVED, "reason": "Tested", "message": "m", "type": "Normal"},
+        {"message": "m2"},
+        ("message", "m2"),
+    ),
+    (
+        "EventsV1Api",
+        "event",
+        "events.k8s.io/v1",
+        "Event",
+        True,
+        {
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "reportingController": "smk8s.io/test",
+            "reportingInstance": "i-1",
+            "action": "Test",
+            "reason": "Tested",
+            "type": "Normal",
+            "regarding": _INVOLVED,
+        },
+        {"note": "n2"},
+        ("note", "n2"),
+    ),
+    (
+        "CoordinationV1Api",
+        "lease",
+        "coordination.k8s.io/v1",
+        "Lease",
+        True,
+        {"spec": {"holderIdentity": "a"}},
+        {"spec": {"holderIdentity": "b"}},
+        ("spec.holder_identity", "b"),
+    ),
+    (
+        "ApiextensionsV1Api",
+        "custom_resource_definition",
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        False,
+        {"spec": CRD["spec"]},
+        _LABEL,
+        ("metadata.labels", {"patched": "yes"}),
+    ),
+    (
+        "RbacAuthorizationV1Api",
+        "role",
+        f"{_RBAC}/v1",
+        "Role",
+        True,
+        {"rules": _RULES},
+        _LABEL,
+        ("metadata.labels", {"patched": "yes"}),
+    ),
+    (
+        "RbacAuthorizationV1Api",
+        "cluster_role",
+        f"{_RBAC}/v1",
+        "ClusterRole",
+        False,
+        {"rules": _RULES},
+        _LABEL,
+        ("metadata.labels", {"patched": "yes"}),
+    ),
+    (
+        "RbacAuthorizationV1Api",
+        "role_binding",
+        f"{_RBAC}/v1",
+        "RoleBinding",
+        True,
+        {"roleRef": _ROLE_REF, "subjects": _SUBJECTS},
+        _LABEL,
+        ("metadata.labels", {"patched": "yes"}),
+    ),
+    (
+        "RbacAuthorizationV1Api",
+        "cluster_role_binding",
+        f"{_RBAC}/v1",
+        "ClusterRoleBinding",
+        False,
+        {"roleRef": _ROLE_REF, "subjects": _SUBJECTS},
+        _LABEL,
+        ("metadata.labels", {"patched": "yes"}),
+    ),
 ]
 
 
@@ -485,15 +577,13 @@ def test_builtin_crud_through_the_official_client(
 
 
 def test_review_resources_through_the_official_client(kube: RunningKube, official: k8s.ApiClient) -> None:
-    review = k8s.AuthenticationV1Api(official).create_token_review(
-        k8s.V1TokenReview(spec=k8s.V1TokenReviewSpec(token=kube.emulator.admin_token))
-    )
+    authn: Any = k8s.AuthenticationV1Api(official)
+    authz: Any = k8s.AuthorizationV1Api(official)
+    review = authn.create_token_review(k8s.V1TokenReview(spec=k8s.V1TokenReviewSpec(token=kube.emulator.admin_token)))
     assert review.status.authenticated is True and review.status.user.username
-    bad = k8s.AuthenticationV1Api(official).create_token_review(
-        k8s.V1TokenReview(spec=k8s.V1TokenReviewSpec(token="not-a-token"))
-    )
+    bad = authn.create_token_review(k8s.V1TokenReview(spec=k8s.V1TokenReviewSpec(token="not-a-token")))
     assert not bad.status.authenticated
-    sar = k8s.AuthorizationV1Api(official).create_subject_access_review(
+    sar = authz.create_subject_access_review(
         k8s.V1SubjectAccessReview(
             spec=k8s.V1SubjectAccessReviewSpec(
                 user=review.status.user.username,

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client, config, watch
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 
@@ -36,7 +36,7 @@ CRD_NAME = f"{PLURAL}.{GROUP}"
 
 @pytest.fixture
 def api(kube: RunningKube) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))
+    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
     try:
         yield api_client
     finally:
@@ -44,7 +44,7 @@ def api(kube: RunningKube) -> Iterator[client.ApiClient]:
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body)
+    body: dict[str, Any] = json.loads(exc.body or "")
     assert body["kind"] == "Status" and body["status"] == "Failure"
     assert body["code"] == exc.status
     return body
@@ -53,7 +53,7 @@ def status_of(exc: ApiException) -> dict[str, Any]:
 def install_crd(api: client.ApiClient) -> None:
     """Create the TrainingJob CRD and wait (on a watch) until it is Established, as a client must."""
     client.ApiextensionsV1Api(api).create_custom_resource_definition(yaml.safe_load(CRD.read_text()))
-    stream = watch.Watch()
+    stream: Any = watch.Watch()  # type: ignore[no-untyped-call]
     for event in stream.stream(
         client.ApiextensionsV1Api(api).list_custom_resource_definition,
         field_selector=f"metadata.name={CRD_NAME}",
@@ -83,9 +83,9 @@ def test_server_sets_uid_timestamp_and_resource_versions_from_one_cluster_wide_c
     kube: RunningKube, api: client.ApiClient
 ) -> None:
     install_crd(api)
-    core = client.CoreV1Api(api)
-    custom = client.CustomObjectsApi(api)
-    coordination = client.CoordinationV1Api(api)
+    core: Any = client.CoreV1Api(api)
+    custom: Any = client.CustomObjectsApi(api)
+    coordination: Any = client.CoordinationV1Api(api)
     # Client-supplied server-owned fields are ignored on create (rest.BeforeCreate / FillObjectMetaSystemFields).
     forged = configmap("cm", uid="11111111-1111-1111-1111-111111111111", creationTimestamp="2001-01-01T00:00:00Z")
     created = [
@@ -96,9 +96,7 @@ def test_server_sets_uid_timestamp_and_resource_versions_from_one_cluster_wide_c
     ]
     metas = [(o.metadata.uid, o.metadata.creation_timestamp, o.metadata.resource_version) for o in created]
     job = custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, job_body())
-    metas.append(
-        (job["metadata"]["uid"], job["metadata"]["creationTimestamp"], job["metadata"]["resourceVersion"])
-    )
+    metas.append((job["metadata"]["uid"], job["metadata"]["creationTimestamp"], job["metadata"]["resourceVersion"]))
     uids = [m[0] for m in metas]
     assert len(set(uids)) == len(uids) and "11111111-1111-1111-1111-111111111111" not in uids
     for uid in uids:
@@ -115,12 +113,12 @@ def test_server_sets_uid_timestamp_and_resource_versions_from_one_cluster_wide_c
 
 
 def test_create_carrying_a_resource_version_is_refused_like_etcd3_store(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     # storage.ErrResourceVersionSetOnCreate is not an APIStatus: ErrorToAPIStatus makes it a 500, reason unknown.
     with pytest.raises(ApiException) as exc:
         core.create_namespaced_config_map("default", configmap("cm", resourceVersion="42"))
     assert exc.value.status == 500
-    body = json.loads(exc.value.body)
+    body = json.loads(exc.value.body or "")
     assert body["message"] == "resourceVersion should not be set on objects to be created"
     assert "reason" not in body
     # Dry run does not check it, and without it the same object is created.
@@ -129,7 +127,7 @@ def test_create_carrying_a_resource_version_is_refused_like_etcd3_store(api: cli
 
 
 def test_generate_name_appends_five_random_characters(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     first = core.create_namespaced_config_map("default", {"metadata": {"generateName": "job-"}})
     second = core.create_namespaced_config_map("default", {"metadata": {"generateName": "job-"}})
     for obj in (first, second):
@@ -141,7 +139,7 @@ def test_generate_name_appends_five_random_characters(api: client.ApiClient) -> 
 
 
 def test_not_found_already_exists_and_missing_namespace(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     with pytest.raises(ApiException) as missing_ns:
         core.create_namespaced_config_map("nope", configmap("cm"))
     # The NamespaceLifecycle admission plugin: namespaced create in a missing namespace is 404 on namespaces.
@@ -166,7 +164,7 @@ def test_not_found_already_exists_and_missing_namespace(api: client.ApiClient) -
 
 
 def test_update_with_stale_resource_version_conflicts_and_put_replaces(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     v1 = core.create_namespaced_config_map("default", configmap("cm"))
     stale = copy.deepcopy(v1)
     v1.data = {"k": "v2", "extra": "x"}
@@ -193,7 +191,7 @@ def test_update_with_stale_resource_version_conflicts_and_put_replaces(api: clie
 
 def test_custom_resource_put_requires_resource_version(api: client.ApiClient) -> None:
     install_crd(api)
-    custom = client.CustomObjectsApi(api)
+    custom: Any = client.CustomObjectsApi(api)
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, job_body())
     # The customresource strategy does not allow unconditional updates (AllowUnconditionalUpdate() == false).
     with pytest.raises(ApiException) as exc:
@@ -207,7 +205,7 @@ def test_custom_resource_put_requires_resource_version(api: client.ApiClient) ->
 
 
 def test_merge_json_and_strategic_merge_patches_on_a_built_in(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     core.create_namespaced_config_map("default", configmap("cm", finalizers=["example.com/a"]))
     # JSON merge patch (RFC 7386): lists are replaced, null deletes.
     merged = core.patch_namespaced_config_map(
@@ -265,7 +263,7 @@ def install_crd_via_kubectl(kube: RunningKube, *extra: str) -> None:
 
 def test_strategic_merge_patch_content_type_for_custom_resource_over_http(api: client.ApiClient) -> None:
     install_crd(api)
-    custom = client.CustomObjectsApi(api)
+    custom: Any = client.CustomObjectsApi(api)
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, job_body())
     with pytest.raises(ApiException) as exc:
         custom.patch_namespaced_custom_object(
@@ -290,7 +288,8 @@ def apply_patch(
     api: client.ApiClient, name: str, manifest: dict[str, Any], manager: str, *, force: bool = False
 ) -> Any:
     """PATCH application/apply-patch+yaml (JSON is YAML), as client-go's Apply does; returns the JSON body."""
-    response = client.CoreV1Api(api).patch_namespaced_config_map(
+    core: Any = client.CoreV1Api(api)
+    response = core.patch_namespaced_config_map(
         name,
         "default",
         manifest,
@@ -333,7 +332,7 @@ def test_server_side_apply_manages_fields_conflicts_and_force(api: client.ApiCli
 
 
 def test_dry_run_persists_nothing_and_bumps_no_resource_version(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     before = core.list_namespaced_config_map("default").metadata.resource_version
     shown = core.create_namespaced_config_map("default", configmap("dry"), dry_run="All")
     assert shown.metadata.name == "dry" and shown.metadata.uid  # the would-be object, fully defaulted
@@ -360,7 +359,7 @@ def test_dry_run_persists_nothing_and_bumps_no_resource_version(api: client.ApiC
 
 def test_field_validation_strict_warn_and_ignore(api: client.ApiClient) -> None:
     install_crd(api)
-    custom = client.CustomObjectsApi(api)
+    custom: Any = client.CustomObjectsApi(api)
     body = job_body()
     body["spec"]["bogusField"] = 1
 
@@ -395,7 +394,7 @@ def test_field_validation_strict_warn_and_ignore(api: client.ApiClient) -> None:
 
 
 def test_names_labels_and_annotations_are_validated(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     with pytest.raises(ApiException) as bad_name:
         core.create_namespaced_config_map("default", configmap("Bad_Name"))
     body = status_of(bad_name.value)
@@ -437,7 +436,7 @@ def test_names_labels_and_annotations_are_validated(api: client.ApiClient) -> No
 
 
 def test_request_body_over_3_mib_is_413(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     big = {"metadata": {"name": "huge"}, "data": {"blob": "x" * (3 * 1024 * 1024)}}
     with pytest.raises(ApiException) as exc:
         core.create_namespaced_config_map("default", big)
@@ -481,16 +480,18 @@ def test_client_side_apply_of_a_huge_crd_fails_on_the_annotation_limit_but_serve
 
 
 def test_no_op_update_does_not_bump_resource_version(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)
     cm = core.create_namespaced_config_map("default", configmap("cm", labels={"a": "b"}))
     same = core.replace_namespaced_config_map("cm", "default", cm)
     assert same.metadata.resource_version == cm.metadata.resource_version
-    patched = core.patch_namespaced_config_map("cm", "default", {"data": {"k": "v"}, "metadata": {"labels": {"a": "b"}}})
+    patched = core.patch_namespaced_config_map(
+        "cm", "default", {"data": {"k": "v"}, "metadata": {"labels": {"a": "b"}}}
+    )
     assert patched.metadata.resource_version == cm.metadata.resource_version
     # No watch event either: a watch from the create's revision sees only the real change that follows.
     core.patch_namespaced_config_map("cm", "default", {"data": {"k": "changed"}})
     events = []
-    stream = watch.Watch()
+    stream: Any = watch.Watch()  # type: ignore[no-untyped-call]
     for event in stream.stream(
         core.list_namespaced_config_map,
         "default",
@@ -505,7 +506,7 @@ def test_no_op_update_does_not_bump_resource_version(api: client.ApiClient) -> N
 
 def test_status_subresource_split_and_generation(api: client.ApiClient) -> None:
     install_crd(api)
-    custom = client.CustomObjectsApi(api)
+    custom: Any = client.CustomObjectsApi(api)
     body = job_body()
     body["status"] = {"trainingJobStatus": "Forged"}
     created = custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, body)
@@ -547,7 +548,7 @@ async def test_async_client_sees_the_same_semantics() -> None:
     async with KubeEmulator() as emulator:
         api_client = await aconfig.new_client_from_config_dict(emulator.kubeconfig)
         async with api_client:
-            core = aclient.CoreV1Api(api_client)
+            core: Any = aclient.CoreV1Api(api_client)
             secret = await core.create_namespaced_secret(
                 "default", {"metadata": {"generateName": "creds-"}, "stringData": {"password": "hunter2"}}
             )
@@ -559,7 +560,7 @@ async def test_async_client_sees_the_same_semantics() -> None:
             secret.metadata.resource_version = stale
             with pytest.raises(aclient.ApiException) as conflict:
                 await core.replace_namespaced_secret(secret.metadata.name, "default", secret)
-            assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "Conflict"
+            assert conflict.value.status == 409 and json.loads(conflict.value.body or b"")["reason"] == "Conflict"
             with pytest.raises(aclient.ApiException) as missing:
                 await core.create_namespaced_secret("ghost", {"metadata": {"name": "s"}})
             assert missing.value.status == 404
