@@ -395,6 +395,12 @@ class ObjectAPI:
             if strategy.allow_create_on_update and not subresource:
                 return self.create(rt, namespace, new, ctx), True
             raise errors.not_found(rt.group, rt.plural, name)
+        uid = meta.get("uid")
+        if uid and uid != old["metadata"].get("uid"):
+            # rest.DefaultUpdatedObjectInfo makes a PUT's metadata.uid a storage precondition, checked first.
+            raise _precondition_failed(
+                rt, ns, name, f"UID in precondition: {uid}, UID in object meta: {old['metadata'].get('uid')}"
+            )
         rv = meta.get("resourceVersion")
         if not rv:
             if not strategy.allow_unconditional_update:
@@ -555,6 +561,11 @@ class ObjectAPI:
         rv = pmeta.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale_resource_version(rt.group, rt.plural, name)
+        if pmeta.get("uid") and pmeta["uid"] != old["metadata"].get("uid"):
+            # A patch carries no precondition: ValidateObjectMetaUpdate finds the uid changed.
+            raise errors.invalid(
+                rt.group, rt.kind, name, [validation.invalid_cause("metadata.uid", pmeta["uid"], "field is immutable")]
+            )
         merged = self._merge_for_subresource(rt, old, patched, subresource)
         return self._write_update(rt, old, merged, ctx, subresource), False
 

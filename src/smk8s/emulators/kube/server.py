@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from smk8s.emulators.kube import auth, errors, openapi, protobuf, rbac, tables
+from smk8s.emulators.kube import auth, errors, openapi, openapi_proto, protobuf, rbac, tables
 from smk8s.emulators.kube.api import (
     DeleteOptions,
     ListOptions,
@@ -117,6 +117,7 @@ class KubeEmulator:
         self.faults = FaultInjector()
         self.admin_token = secrets.token_urlsafe(24)
         self.authenticator.add(self.admin_token, auth.ADMIN_USER)
+        self._openapi_v2_proto = openapi_proto.EncodedDocumentCache()
         self.stats: Counter[tuple[str, str]] = Counter()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -303,17 +304,13 @@ class KubeEmulator:
                 return _aggregated(request, self.registry.aggregated_discovery(legacy=False))
             return _json(self.registry.api_group_list())
         if stripped == "/openapi/v2":
-            from smk8s.emulators.kube import openapi_proto
-
             served_type = openapi_proto.negotiate_content_type(request.headers.get("Accept", ""))
             if served_type is None:
                 raise errors.APIError(406, "NotAcceptable", "only application/json and protobuf are served")
             document = openapi.openapi_v2(self.registry.all())
             if served_type != openapi_proto.PROTOBUF_CONTENT_TYPE:
                 return _json(document)
-            # TODO(lead): create this cache in __init__ (kept to one edit here).
-            cache = vars(self).setdefault("_openapi_v2_proto", openapi_proto.EncodedDocumentCache())
-            encoded = cache.encode(document)
+            encoded = self._openapi_v2_proto.encode(document)
             return web.Response(body=encoded.body, headers={
                 "Content-Type": served_type, "Etag": f'"{encoded.etag}"', "Vary": "Accept"})
         if stripped == "/openapi/v3":
@@ -790,11 +787,6 @@ def _wants_partial_metadata(request: web.Request) -> bool:
 
 def _wants_aggregated(request: web.Request) -> bool:
     return any("as=APIGroupDiscoveryList" in p and "v=v2;" in p + ";" for p in _accept_parts(request))
-
-
-def _accepts_json(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return not accept or "json" in accept or "*/*" in accept
 
 
 def _include_object(request: web.Request) -> str:

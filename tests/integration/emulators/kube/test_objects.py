@@ -66,6 +66,11 @@ def install_crd(api: client.ApiClient) -> None:
     raise AssertionError("the CRD never became Established")
 
 
+def install_crd_via_kubectl(kube: RunningKube, *extra: str) -> None:
+    kube.kubectl("apply", "-f", str(CRD), *extra)
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=10s", f"crd/{CRD_NAME}")
+
+
 def job_body(name: str = "xgboost-mnist") -> dict[str, Any]:
     body: dict[str, Any] = yaml.safe_load(JOB.read_text())
     body["metadata"]["name"] = name
@@ -189,6 +194,44 @@ def test_update_with_stale_resource_version_conflicts_and_put_replaces(api: clie
     assert core.read_namespaced_config_map("cm", "default").data == {"k": "v2", "extra": "x"}
 
 
+def test_uid_is_a_put_precondition_and_immutable_through_patch(api: client.ApiClient) -> None:
+    core: Any = client.CoreV1Api(api)
+    cm = core.create_namespaced_config_map("default", configmap("cm"))
+    # rest.DefaultUpdatedObjectInfo turns a PUT's metadata.uid into a storage precondition: 409, before the
+    # resourceVersion check (InterpretUpdateError wraps the etcd3 store's invalid-object error).
+    cm.metadata.uid = "00000000-0000-4000-8000-000000000000"
+    cm.metadata.resource_version = "1"
+    with pytest.raises(ApiException) as put:
+        core.replace_namespaced_config_map("cm", "default", cm)
+    body = status_of(put.value)
+    assert (body["code"], body["reason"]) == (409, "Conflict")
+    real_uid = core.read_namespaced_config_map("cm", "default").metadata.uid
+    assert body["message"] == (
+        'Operation cannot be fulfilled on configmaps "cm": StorageError: invalid object, Code: 4, '
+        "Key: /registry/configmaps/default/cm, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: "
+        f"UID in precondition: 00000000-0000-4000-8000-000000000000, UID in object meta: {real_uid}"
+    )
+    # A patch has no precondition; changing the uid fails ObjectMeta update validation.
+    with pytest.raises(ApiException) as patched:
+        core.patch_namespaced_config_map(
+            "cm",
+            "default",
+            {"metadata": {"uid": "00000000-0000-4000-8000-000000000000"}},
+            _content_type="application/merge-patch+json",
+        )
+    assert status_of(patched.value)["message"] == (
+        'ConfigMap "cm" is invalid: metadata.uid: Invalid value: "00000000-0000-4000-8000-000000000000": '
+        "field is immutable"
+    )
+    # The right uid is accepted, creationTimestamp changes are ignored (rest.BeforeUpdate).
+    cm.metadata.uid = real_uid
+    cm.metadata.resource_version = None
+    cm.metadata.creation_timestamp = None
+    cm.data = {"k": "v2"}
+    updated = core.replace_namespaced_config_map("cm", "default", cm)
+    assert updated.data == {"k": "v2"} and updated.metadata.creation_timestamp is not None
+
+
 def test_custom_resource_put_requires_resource_version(api: client.ApiClient) -> None:
     install_crd(api)
     custom: Any = client.CustomObjectsApi(api)
@@ -249,16 +292,15 @@ def test_strategic_merge_patch_on_a_custom_resource_is_415_like_upstream(kube: R
     # kubectl patch defaults to strategic; the apiextensions-apiserver refuses it for custom resources.
     proc = kube.kubectl("patch", "tj", "xgboost-mnist", "-p", '{"spec":{"trainingJobName":"n"}}', check=False)
     assert proc.returncode != 0
-    assert "UnsupportedMediaType" in proc.stderr or "unknown format" in proc.stderr or "415" in proc.stderr
+    assert proc.stderr == (
+        "error: application/strategic-merge-patch+json is not supported by sagemaker.aws.amazon.com/v1, "
+        "Kind=TrainingJob: the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml\n"
+    )
     proc = kube.kubectl(
         "patch", "tj", "xgboost-mnist", "--type=merge", "-p", '{"spec":{"trainingJobName":"n"}}', check=True
     )
     assert kube.kubectl_json("get", "tj", "xgboost-mnist")["spec"]["trainingJobName"] == "n"
-
-
-def install_crd_via_kubectl(kube: RunningKube, *extra: str) -> None:
-    kube.kubectl("apply", "-f", str(CRD), *extra)
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=10s", f"crd/{CRD_NAME}")
 
 
 def test_strategic_merge_patch_content_type_for_custom_resource_over_http(api: client.ApiClient) -> None:
