@@ -254,14 +254,9 @@ class ObjectAPI:
                     continue_token=_encode_continue(-1, start),
                 )
             return revision, self.store.snapshot(gr, revision, namespace), start
+        # Option combinations were validated by the caller (server.validate_list_query, as ValidateListOptions).
         match = opts.resource_version_match
-        if match not in ("", "Exact", "NotOlderThan"):
-            raise errors.bad_request(f'unsupported resourceVersionMatch "{match}"')
-        if match and not opts.resource_version:
-            raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
         rv = _parse_rv(opts.resource_version) if opts.resource_version else None
-        if match == "Exact" and rv == 0:
-            raise errors.bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
         exact = match == "Exact" or (rv not in (None, 0) and not match and opts.limit > 0)
         if rv is not None and rv > self.store.revision:
             raise errors.too_large_resource_version(rv, self.store.revision)
