@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from smk8s.emulators.kube import apply as ssa
-from smk8s.emulators.kube import cel, errors, patch, schema, validation
+from smk8s.emulators.kube import builtin_schema, cel, errors, patch, schema, validation
 from smk8s.emulators.kube.registry import Registry
 from smk8s.emulators.kube.resources import ResourceType
 from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
@@ -562,7 +562,10 @@ class ObjectAPI:
                 rt.group, rt.kind, name, [validation.invalid_cause("metadata.uid", pmeta["uid"], "field is immutable")]
             )
         merged = self._merge_for_subresource(rt, old, patched, subresource)
-        return self._write_update(rt, old, merged, ctx, subresource), False
+        try:
+            return self._write_update(rt, old, merged, ctx, subresource), False
+        except builtin_schema.DecodingError as exc:
+            raise builtin_schema.patch_error(exc, patched) from None
 
     def _apply(
         self,
@@ -760,12 +763,20 @@ class ObjectAPI:
     ) -> None:
         """Normalize and validate an object about to be written; raises 400/422 as kube-apiserver does."""
         meta = obj["metadata"]
+        decoded_unknown: list[str] = []
+        if not rt.is_custom:
+            # Built-ins decode into Go structs: a wrong JSON type fails whatever fieldValidation says; unknown
+            # fields (metadata's too, in document order) are dropped and reported below.
+            type_errors = builtin_schema.decode_errors(obj, rt)
+            if type_errors:
+                raise builtin_schema.DecodingError(rt, type_errors[0])
+            decoded_unknown = builtin_schema.unknown_fields(obj, rt)
         if rt.group_resource == SECRETS:
             _fold_string_data(obj)
         unknown_meta = sorted(k for k in meta if k not in _OBJECT_META_FIELDS)
         for key in unknown_meta:
             del meta[key]
-        unknown = [f"metadata.{k}" for k in unknown_meta]
+        unknown = decoded_unknown + [f"metadata.{k}" for k in unknown_meta]
         causes: list[errors.Cause] = []
         if rt.schema is not None and rt.is_custom:
             if not rt.preserve_unknown_fields:
@@ -774,7 +785,7 @@ class ObjectAPI:
             causes += schema.validate(obj, rt.schema, old_obj=old)
             if not causes:
                 causes += self._rules(rt.schema).check(obj, old)
-        self._report_unknown_fields(unknown, ctx)
+        self._report_unknown_fields(unknown, ctx, None if rt.is_custom else rt)
         policy = validation.meta_policy_for(rt.group, rt.plural, is_custom=rt.is_custom)
         if policy is not None:
             causes += validation.validate_object_meta(
@@ -792,11 +803,15 @@ class ObjectAPI:
         if causes:
             raise errors.invalid(rt.group, rt.kind, meta.get("name", ""), causes)
 
-    def _report_unknown_fields(self, unknown: list[str], ctx: WriteContext) -> None:
+    def _report_unknown_fields(
+        self, unknown: list[str], ctx: WriteContext, builtin: ResourceType | None = None
+    ) -> None:
         if not unknown:
             return
         messages = [f'unknown field "{path}"' for path in unknown]
         if ctx.field_validation == "Strict":
+            if builtin is not None:  # typed decoding: transformDecodeError's "<Kind> in version ..." prefix
+                raise builtin_schema.DecodingError(builtin, "strict decoding error: " + ", ".join(messages))
             raise errors.bad_request("strict decoding error: " + ", ".join(messages))
         if ctx.field_validation == "Warn":
             ctx.warnings.extend(messages)

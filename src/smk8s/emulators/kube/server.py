@@ -360,6 +360,10 @@ class KubeEmulator:
         namespace = attrs.namespace if rt.namespaced else ""
         path_name = _path_name(request.path, attrs)
         verb = attrs.verb
+        # The installer registers PUT/PATCH only on item paths and POST only on collections (or on
+        # create-subresources such as serviceaccounts/NAME/token); go-restful answers other routes 405.
+        if (verb in ("update", "patch") and not path_name) or (verb == "create" and path_name and not sub):
+            raise errors.method_not_allowed()
         if verb == "watch":
             return await self._watch(request, rt, namespace, path_name, query)
         if verb == "list":

@@ -39,12 +39,25 @@ def official(kube: RunningKube) -> Iterator[k8s.ApiClient]:
         api_client.close()  # type: ignore[no-untyped-call]
 
 
+def client_for(kube: RunningKube, token: str | None = None, retries: int | bool | None = None) -> k8s.ApiClient:
+    """An official client from the emulator's kubeconfig (TLS verified), with another bearer token if given."""
+    config = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=str(kube.kubeconfig_path), client_configuration=config)  # type: ignore[no-untyped-call]
+    if token is not None:
+        config.api_key = {"BearerToken": f"Bearer {token}"}
+        config.refresh_api_key_hook = None  # the loader's hook would put the kubeconfig's token back
+    if retries is not None:
+        config.retries = retries
+    return k8s.ApiClient(config)
+
+
 def status_of(exc: pytest.ExceptionInfo[k8s.ApiException]) -> dict[str, Any]:
     """The ``Status`` body of an ApiException, checked to be a well-formed failure Status."""
-    body: dict[str, Any] = json.loads(exc.value.body)
+    body: dict[str, Any] = json.loads(exc.value.body or "null")
     assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure"
     assert body["code"] == exc.value.status
-    assert exc.value.headers["Content-Type"].startswith("application/json")
+    headers: Any = exc.value.headers
+    assert headers["Content-Type"].startswith("application/json")
     return body
 
 
@@ -112,7 +125,9 @@ def test_conflict_on_a_stale_resource_version(kube: RunningKube, official: k8s.A
         core.delete_namespaced_config_map("c", "default", body={"preconditions": {"uid": "not-the-uid"}})
     body = status_of(exc)
     assert body["reason"] == "Conflict" and exc.value.status == 409
-    assert body["message"].startswith('Operation cannot be fulfilled on configmaps "c": Precondition failed: UID in')
+    # The message wraps the storage error, as upstream's does.
+    assert body["message"].startswith('Operation cannot be fulfilled on configmaps "c": StorageError: invalid object')
+    assert "Precondition failed: UID in precondition: not-the-uid, UID in object meta: " in body["message"]
 
     stale = configmap("c", a="4")
     stale["metadata"]["resourceVersion"] = created.metadata.resource_version
@@ -142,19 +157,19 @@ def test_invalid_with_causes(kube: RunningKube, official: k8s.ApiClient) -> None
         == f'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": {RFC1123_SUBDOMAIN}'
     )
     # Several causes are listed in brackets; the group qualifies the kind.
-    rbac: Any = k8s.RbacAuthorizationV1Api(official)
-    binding = {
-        "metadata": {"name": "b"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Pod", "name": ""},
-    }
+    leases: Any = k8s.CoordinationV1Api(official)
+    lease = {"metadata": {"name": "Bad_Name", "labels": {"bad key": "v"}}, "spec": {}}
     with pytest.raises(k8s.ApiException) as exc:
-        rbac.create_cluster_role_binding(binding, _content_type="application/json")
+        leases.create_namespaced_lease("default", lease)
     body = status_of(exc)
-    assert body["reason"] == "Invalid" and body["details"]["group"] == "rbac.authorization.k8s.io"
-    assert body["details"]["kind"] == "ClusterRoleBinding"
-    fields = sorted(c["field"] for c in body["details"]["causes"])
-    assert fields == ["roleRef.kind", "roleRef.name"]
-    assert body["message"].startswith('ClusterRoleBinding.rbac.authorization.k8s.io "b" is invalid: [roleRef.')
+    assert body["reason"] == "Invalid" and body["details"]["group"] == "coordination.k8s.io"
+    assert body["details"]["kind"] == "Lease" and body["details"]["name"] == "Bad_Name"
+    assert sorted((c["reason"], c["field"]) for c in body["details"]["causes"]) == [
+        ("FieldValueInvalid", "metadata.labels"),
+        ("FieldValueInvalid", "metadata.name"),
+    ]
+    assert body["message"].startswith('Lease.coordination.k8s.io "Bad_Name" is invalid: [metadata.')
+    assert body["message"].endswith("]")
 
     proc = kube.kubectl("create", "-f", "-", input=json.dumps(configmap("Bad_Name")), check=False)
     assert proc.returncode == 1
@@ -189,7 +204,7 @@ def test_expired_continue_token_and_watch_resource_version(kube: RunningKube, of
 
     # A watch from a compacted resourceVersion gets an ERROR event carrying a 410 Expired Status; the official
     # watch helper turns it into ApiException(410) (after its single automatic retry).
-    w = k8s_watch.Watch()
+    w: Any = k8s_watch.Watch()  # type: ignore[no-untyped-call]
     with pytest.raises(k8s.ApiException) as exc:
         for _ in w.stream(core.list_namespaced_config_map, "default", resource_version=old_rv, timeout_seconds=5):
             pass
@@ -200,13 +215,7 @@ def test_expired_continue_token_and_watch_resource_version(kube: RunningKube, of
 def test_forbidden_names_the_user_verb_resource_and_namespace(kube_rbac: RunningKube) -> None:
     kube = kube_rbac
     token = kube.call(lambda: kube.emulator.add_user("bob", groups=("dev",)))
-    config = k8s.Configuration()
-    config.host = kube.url
-    config.ssl_ca_cert = None
-    config.verify_ssl = False
-    config.api_key = {"authorization": token}
-    config.api_key_prefix = {"authorization": "Bearer"}
-    with k8s.ApiClient(config) as bob:
+    with client_for(kube, token) as bob:
         core: Any = k8s.CoreV1Api(bob)
         with pytest.raises(k8s.ApiException) as exc:
             core.list_namespaced_config_map("default")
@@ -222,8 +231,9 @@ def test_forbidden_names_the_user_verb_resource_and_namespace(kube_rbac: Running
             core.read_namespace("default")
         body = status_of(exc)
         assert body["message"] == (
+            # RequestInfo gives a namespace's own URL that namespace, so the wording names it.
             'namespaces "default" is forbidden: User "bob" cannot get resource "namespaces" in API group "" '
-            "at the cluster scope"
+            'in the namespace "default"'
         )
         assert body["details"] == {"name": "default", "kind": "namespaces"}
 
@@ -237,12 +247,7 @@ def test_forbidden_names_the_user_verb_resource_and_namespace(kube_rbac: Running
 
 def test_unauthorized_for_a_bad_token(kube_rbac: RunningKube) -> None:
     kube = kube_rbac
-    config = k8s.Configuration()
-    config.host = kube.url
-    config.verify_ssl = False
-    config.api_key = {"authorization": "not-a-valid-token"}
-    config.api_key_prefix = {"authorization": "Bearer"}
-    with k8s.ApiClient(config) as anonymous:
+    with client_for(kube, "not-a-valid-token") as anonymous:
         version: Any = k8s.CoreV1Api(anonymous)
         with pytest.raises(k8s.ApiException) as exc:
             version.list_namespace()
@@ -277,6 +282,11 @@ def test_method_not_allowed(kube: RunningKube) -> None:
     assert status == 405
     assert body["kind"] == "Status" and body["reason"] == "MethodNotAllowed" and body["code"] == 405
     assert body["message"] == "the server does not allow this method on the requested resource"
+    # PATCH on a collection and POST on an item have no route either.
+    status, body = request("PATCH", "/api/v1/namespaces/default/configmaps", {})
+    assert status == 405 and body["reason"] == "MethodNotAllowed"
+    status, body = request("POST", "/api/v1/namespaces/default/configmaps/m", configmap("m"))
+    assert status == 405 and body["reason"] == "MethodNotAllowed"
     # A verb the resource lacks: tokenreviews are create-only; namespaces have no deletecollection.
     status, body = request("GET", "/apis/authentication.k8s.io/v1/tokenreviews")
     assert status == 405 and body["reason"] == "MethodNotAllowed"
@@ -293,24 +303,25 @@ def test_method_not_allowed(kube: RunningKube) -> None:
     )
 
 
-def test_too_many_requests_carries_retry_after(kube: RunningKube, official: k8s.ApiClient) -> None:
-    core: Any = k8s.CoreV1Api(official)
-    kube.call(
-        lambda: kube.emulator.set_faults(
-            FaultPlan(error_rate=1.0, error_code=429, retry_after_seconds=2, verbs=("list",))
-        )
-    )
-    try:
-        with pytest.raises(k8s.ApiException) as exc:
-            core.list_namespaced_config_map("default")
-        assert exc.value.status == 429 and exc.value.reason == "Too Many Requests"
-        assert exc.value.headers["Retry-After"] == "2"
-        body = status_of(exc)
-        assert body["reason"] == "TooManyRequests"
-        assert body["details"] == {"retryAfterSeconds": 2}
-        assert body["message"] == "the server has received too many requests and has asked us to try again later"
-        # Only the planned verbs are hit.
-        assert core.read_namespace("default").metadata.name == "default"
-    finally:
-        kube.call(kube.emulator.clear_faults)
-    assert core.list_namespaced_config_map("default").items == []
+def test_too_many_requests_carries_retry_after(kube: RunningKube) -> None:
+    plan = FaultPlan(error_rate=1.0, error_code=429, retry_after_seconds=2, verbs=("list",))
+    kube.call(lambda: kube.emulator.set_faults(plan))
+    # retries=False: urllib3 would otherwise honour Retry-After itself and retry (3 times, 2 s apart).
+    with client_for(kube, retries=False) as api_client:
+        core: Any = k8s.CoreV1Api(api_client)
+        try:
+            with pytest.raises(k8s.ApiException) as exc:
+                core.list_namespaced_config_map("default")
+            assert exc.value.status == 429 and exc.value.reason == "Too Many Requests"
+            headers: Any = exc.value.headers
+            assert headers["Retry-After"] == "2"
+            body = status_of(exc)
+            assert body["reason"] == "TooManyRequests"
+            assert body["details"] == {"retryAfterSeconds": 2}
+            assert body["message"] == "the server has received too many requests and has asked us to try again later"
+            assert kube.call(lambda: kube.emulator.faults.injected) == 1
+            # Only the planned verbs are hit.
+            assert core.read_namespace("default").metadata.name == "default"
+        finally:
+            kube.call(kube.emulator.clear_faults)
+        assert core.list_namespaced_config_map("default").items == []
