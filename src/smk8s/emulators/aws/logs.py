@@ -1,0 +1,7 @@
+"""Placeholder: CloudWatch Logs (owner replaces it)."""
+
+from __future__ import annotations
+
+
+class LogStore:
+    """Placeholder store."""
