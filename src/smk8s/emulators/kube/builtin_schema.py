@@ -78,8 +78,13 @@ def _inline(node: Any, defs: Mapping[str, Schema], stack: tuple[str, ...]) -> An
         if name in stack or name not in defs:
             return {"$ref": name}  # recursive: resolved lazily by the walkers
         return _definition_node(name, defs, stack)
-    return {key: value if key in ("default", "example", "enum") else _inline(value, defs, stack)
-            for key, value in node.items() if key != "description"}
+    out = dict(node)
+    if isinstance(node.get("properties"), dict):
+        out["properties"] = {name: _inline(prop, defs, stack) for name, prop in node["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            out[key] = _inline(node[key], defs, stack)
+    return out
 
 
 def _definition_node(name: str, defs: Mapping[str, Schema], stack: tuple[str, ...]) -> Schema:
