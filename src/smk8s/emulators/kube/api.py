@@ -785,7 +785,7 @@ class ObjectAPI:
             causes += schema.validate(obj, rt.schema, old_obj=old)
             if not causes:
                 causes += self._rules(rt.schema).check(obj, old)
-        self._report_unknown_fields(unknown, ctx, None if rt.is_custom else rt)
+        self._report_unknown_fields(unknown, ctx, rt)
         policy = validation.meta_policy_for(rt.group, rt.plural, is_custom=rt.is_custom)
         if policy is not None:
             causes += validation.validate_object_meta(
@@ -803,16 +803,14 @@ class ObjectAPI:
         if causes:
             raise errors.invalid(rt.group, rt.kind, meta.get("name", ""), causes)
 
-    def _report_unknown_fields(
-        self, unknown: list[str], ctx: WriteContext, builtin: ResourceType | None = None
-    ) -> None:
+    def _report_unknown_fields(self, unknown: list[str], ctx: WriteContext, rt: ResourceType) -> None:
         if not unknown:
             return
         messages = [f'unknown field "{path}"' for path in unknown]
         if ctx.field_validation == "Strict":
-            if builtin is not None:  # typed decoding: transformDecodeError's "<Kind> in version ..." prefix
-                raise builtin_schema.DecodingError(builtin, "strict decoding error: " + ", ".join(messages))
-            raise errors.bad_request("strict decoding error: " + ", ".join(messages))
+            # Built-ins and custom resources alike: transformDecodeError's "<Kind> in version ..." prefix
+            # (e.g. kubeplus issue 1381: 'HelloWorldService in version "v1alpha1" cannot be handled as a ...').
+            raise builtin_schema.DecodingError(rt, "strict decoding error: " + ", ".join(messages))
         if ctx.field_validation == "Warn":
             ctx.warnings.extend(messages)
 

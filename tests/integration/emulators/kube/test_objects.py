@@ -420,7 +420,10 @@ def test_field_validation_strict_warn_and_ignore(api: client.ApiClient) -> None:
         create("strict", "Strict")
     err = status_of(strict.value)
     assert (err["code"], err["reason"]) == (400, "BadRequest")
-    assert err["message"] == 'strict decoding error: unknown field "spec.bogusField"'
+    assert err["message"] == (
+        'TrainingJob in version "v1" cannot be handled as a TrainingJob: strict decoding error: '
+        'unknown field "spec.bogusField"'
+    )
 
     warned = create("warned", "Warn")
     assert warned.status == 201
