@@ -597,35 +597,22 @@ class ObjectAPI:
             raise errors.bad_request(
                 f"the name of the object ({ameta.get('name')}) does not match the name on the URL ({name})"
             )
-        now = rfc3339(self.clock())
-        if old is None:
-            if subresource:
-                raise errors.not_found(rt.group, rt.plural, name)
-            created = ssa.server_side_apply(
-                None,
-                applied,
-                ctx.field_manager,
-                force,
-                rt.schema,
-                rt.api_version,
-                now,
-                subresource,
-                ignored_fields=_ignored_fields(rt, subresource),
-            )
-            created.setdefault("metadata", {})["name"] = name
-            return self.create(rt, namespace, created, ctx, managed=False), True
-        live = self.present(rt, old)
+        if old is None and subresource:
+            raise errors.not_found(rt.group, rt.plural, name)
         new = ssa.server_side_apply(
-            live,
+            None if old is None else self.present(rt, old),
             applied,
             ctx.field_manager,
             force,
             rt.schema,
             rt.api_version,
-            now,
+            rfc3339(self.clock()),
             subresource,
             ignored_fields=_ignored_fields(rt, subresource),
         )
+        if old is None:
+            new.setdefault("metadata", {})["name"] = name
+            return self.create(rt, namespace, new, ctx, managed=False), True
         merged = self._merge_for_subresource(rt, old, new, subresource)
         return self._write_update(rt, old, merged, ctx, subresource, managed=False), False
 

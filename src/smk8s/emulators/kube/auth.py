@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from smk8s.emulators.kube.errors import APIError, bad_request, internal_error
+from smk8s.emulators.kube.selectors import FieldSelector
 
 ANONYMOUS_USERNAME = "system:anonymous"
 ALL_AUTHENTICATED = "system:authenticated"
@@ -262,70 +263,19 @@ def _query_bool(value: str | None) -> bool:
     return not (value == "0" or value.lower() == "false")
 
 
-_SELECTOR_OPERATORS = ("!=", "==", "=")
-
-
 def _name_from_field_selector(selector: str) -> str:
     """The name a field selector requires exactly (``metadata.name=foo``), if it parses and is a valid
-    path segment; else ``""``."""
+    path segment; else ``""`` (requestinfo.go ignores selectors it cannot parse; the handler rejects them)."""
     try:
-        terms = _split_unescaped(selector, ",")
-        requirements = [_parse_field_term(term) for term in terms if term]
-    except ValueError:
+        parsed = FieldSelector.parse(selector)
+    except APIError:
         return ""
-    for field_name, operator, value in requirements:
-        if field_name == "metadata.name" and operator in ("=", "==") and _is_valid_path_segment(value):
-            return value
+    for requirement in parsed.requirements:
+        if requirement.field == "metadata.name" and requirement.operator == "=" and _is_valid_path_segment(
+            requirement.value
+        ):
+            return requirement.value
     return ""
-
-
-def _split_unescaped(text: str, separator: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    escaped = False
-    for char in text:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\":
-            current.append(char)
-            escaped = True
-        elif char == separator:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _parse_field_term(term: str) -> tuple[str, str, str]:
-    """``(field, operator, unescaped value)`` of one field-selector term; ``ValueError`` if unparsable."""
-    for index in range(len(term)):
-        for operator in _SELECTOR_OPERATORS:
-            if term.startswith(operator, index):
-                return term[:index], operator, _unescape_selector_value(term[index + len(operator) :])
-    raise ValueError(f"invalid selector: '{term}'; can't understand '{term}'")
-
-
-def _unescape_selector_value(value: str) -> str:
-    out: list[str] = []
-    escaped = False
-    for char in value:
-        if escaped:
-            if char not in "\\,=":
-                raise ValueError(f"invalid escape sequence \\{char}")
-            out.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char in ",=":
-            raise ValueError(f"invalid unescaped {char}")
-        else:
-            out.append(char)
-    if escaped:
-        raise ValueError("unterminated escape sequence")
-    return "".join(out)
 
 
 def _is_valid_path_segment(name: str) -> bool:
