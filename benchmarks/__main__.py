@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import kube_emulator
+from benchmarks import aws_emulator, kube_emulator
 
 
 def main() -> None:
     asyncio.run(kube_emulator.main())
+    asyncio.run(aws_emulator.main())
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from smk8s.emulators.aws.server import AwsEmulator
 from tests.support.kube import RunningKube, running_kube
 
 
@@ -25,3 +26,17 @@ def kube_rbac(tmp_path: Path) -> Iterator[RunningKube]:
     """
     with running_kube(tmp_path, rbac_enabled=True, tls=True) as running:
         yield running
+
+
+AWS_TIME_SCALE = 10_000.0
+
+
+@pytest.fixture
+async def aws() -> AsyncIterator[AwsEmulator]:
+    """A fresh AWS emulator on this test's event loop, its clock running ``AWS_TIME_SCALE`` x real time.
+
+    Rate limits are off (``{"*": None}``): they follow the wall clock, which would make tests timing-dependent;
+    tests of throttling configure them. Clients: ``session.create_client(service, **aws.client_kwargs())``.
+    """
+    async with AwsEmulator(time_scale=AWS_TIME_SCALE, config={"rates": {"*": None}}) as emulator:
+        yield emulator

@@ -1,4 +1,5 @@
-"""The ``smk8s`` command: ``smk8s emulate kube ...`` runs the emulated Kubernetes API server.
+"""The ``smk8s`` command: ``smk8s emulate kube ...`` runs the emulated Kubernetes API server, ``smk8s emulate aws
+...`` the emulated SageMaker, CloudWatch Logs, Application Auto Scaling and STS.
 
 Later commands (the operator's manager, the AWS emulator) join the same parser.
 """
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from smk8s.emulators.aws.server import AwsEmulator
 from smk8s.emulators.kube.server import KubeEmulator
 
 
@@ -42,7 +44,39 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="seconds between BOOKMARK events on watches that allow them",
     )
+    aws = services.add_parser("aws", help="emulated SageMaker, CloudWatch Logs, Application Auto Scaling and STS")
+    aws.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
+    aws.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="virtual seconds per real second for job and endpoint lifecycles (default 1, or the config's)",
+    )
+    aws.add_argument("--seed", type=int, default=None, help="seed for generated names, keys and injected faults")
+    aws.add_argument(
+        "--config", type=Path, default=None, help="YAML/JSON file: time_scale, seed, quotas, rates, faults, ..."
+    )
+    aws.add_argument(
+        "--verify-signatures", action="store_true", help="check SigV4 signatures against configured credentials"
+    )
     return parser
+
+
+async def _run_aws(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    emulator = AwsEmulator(
+        port=args.port,
+        time_scale=args.time_scale if args.time_scale is not None else 1.0,
+        config=args.config,
+        seed=args.seed if args.seed is not None else 0,
+        verify_signatures=args.verify_signatures,
+    )
+    async with emulator:
+        print(f"ready {emulator.url}", flush=True)
+        await stop.wait()
 
 
 async def _run_kube(args: argparse.Namespace) -> None:
@@ -67,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulate" and args.service == "kube":
         asyncio.run(_run_kube(args))
+        return 0
+    if args.command == "emulate" and args.service == "aws":
+        asyncio.run(_run_aws(args))
         return 0
     return 2
 

@@ -19,6 +19,7 @@ from typing import Any
 from smk8s.emulators.aws.autoscaling import AutoScalingState
 from smk8s.emulators.aws.clock import VirtualClock
 from smk8s.emulators.aws.logs import LogStore
+from smk8s.emulators.aws.quotas import Quotas
 from smk8s.emulators.aws.sagemaker.state import SageMakerState
 
 Step = Callable[[], None]
@@ -66,6 +67,8 @@ class World:
     region: str = "us-west-2"
     partition: str = "aws"
     scheduler: Scheduler = field(default_factory=Scheduler)
+    # Account quotas (``world.quotas.limit("training-jobs-running")``; see quotas.py), set by config/control API.
+    quotas: Quotas = field(default_factory=Quotas)
 
     def advance(self) -> None:
         """Bring every lifecycle up to the clock's now."""
@@ -79,11 +82,12 @@ class World:
 def new_world(*, clock: VirtualClock | None = None, seed: int = 0, region: str = "us-west-2",
               account_id: str = "123456789012") -> World:
     """A fresh, empty world."""
+    clock = clock or VirtualClock()
     return World(
-        clock=clock or VirtualClock(),
+        clock=clock,
         rand=random.Random(seed),
         sagemaker=SageMakerState(),
-        logs=LogStore(),
+        logs=LogStore(now=clock.now),
         autoscaling=AutoScalingState(),
         account_id=account_id,
         region=region,
