@@ -29,12 +29,12 @@ unit: $(STAMP)
 # The README's test command: lint, type-check, then the whole suite.
 test: lint typecheck unit
 
-# Until the controllers exist, `make run` brings up the emulated Kubernetes API server and writes its kubeconfig
-# to $(RUN_DIR)/kubeconfig; point kubectl at it with KUBECONFIG=$(RUN_DIR)/kubeconfig.
+# Until the controllers exist, `make run` brings up the emulators: the Kubernetes API server (kubeconfig in
+# $(RUN_DIR)/kubeconfig) and the AWS services (endpoint and credentials in $(RUN_DIR)/aws.env).
 run: $(STAMP)
 	@mkdir -p $(RUN_DIR)
-	@echo "kubeconfig: $(RUN_DIR)/kubeconfig  (export KUBECONFIG=$$(pwd)/$(RUN_DIR)/kubeconfig)"
-	$(BIN)/smk8s emulate kube --port 0 --kubeconfig $(RUN_DIR)/kubeconfig
+	@echo "export KUBECONFIG=$$(pwd)/$(RUN_DIR)/kubeconfig; . $(RUN_DIR)/aws.env   # in another shell"
+	$(BIN)/smk8s emulate all --dir $(RUN_DIR) --time-scale 60
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,7 +1,10 @@
-"""The ``smk8s`` command: ``smk8s emulate kube ...`` runs the emulated Kubernetes API server, ``smk8s emulate aws
-...`` the emulated SageMaker, CloudWatch Logs, Application Auto Scaling and STS.
+"""The ``smk8s`` command.
 
-Later commands (the operator's manager, the AWS emulator) join the same parser.
+- ``smk8s emulate kube ...``: the emulated Kubernetes API server;
+- ``smk8s emulate aws ...``: the emulated SageMaker, CloudWatch Logs, Application Auto Scaling and STS;
+- ``smk8s emulate all ...``: both, as ``make run`` uses them (a kubeconfig and an ``aws.env`` file for clients).
+
+Later commands (the operator's manager) join the same parser.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from smk8s.emulators.aws.server import AwsEmulator
+from smk8s.emulators.kube.kubeconfig import write_atomically
 from smk8s.emulators.kube.server import KubeEmulator
 
 
@@ -59,14 +63,33 @@ def build_parser() -> argparse.ArgumentParser:
     aws.add_argument(
         "--verify-signatures", action="store_true", help="check SigV4 signatures against configured credentials"
     )
+    both = services.add_parser("all", help="the Kubernetes and AWS emulators together (for make run)")
+    both.add_argument("--dir", type=Path, required=True,
+                      help="where to write the kubeconfig and aws.env (AWS_ENDPOINT_URL, credentials, region)")
+    both.add_argument("--time-scale", type=float, default=1.0, help="virtual seconds per real second (AWS)")
     return parser
 
 
-async def _run_aws(args: argparse.Namespace) -> None:
+async def _until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _run_all(args: argparse.Namespace) -> None:
+    async with KubeEmulator() as kube, AwsEmulator(time_scale=args.time_scale) as aws:
+        kube.write_kubeconfig(args.dir / "kubeconfig")
+        env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator",
+               "AWS_DEFAULT_REGION": aws.world.region}
+        write_atomically(args.dir / "aws.env", "".join(f"export {k}={v}\n" for k, v in env.items()))
+        print(f"ready kube {kube.url}", flush=True)
+        print(f"ready aws {aws.url}", flush=True)
+        await _until_signalled()
+
+
+async def _run_aws(args: argparse.Namespace) -> None:
     emulator = AwsEmulator(
         port=args.port,
         time_scale=args.time_scale if args.time_scale is not None else 1.0,
@@ -76,14 +99,10 @@ async def _run_aws(args: argparse.Namespace) -> None:
     )
     async with emulator:
         print(f"ready {emulator.url}", flush=True)
-        await stop.wait()
+        await _until_signalled()
 
 
 async def _run_kube(args: argparse.Namespace) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     emulator = KubeEmulator(
         port=args.port,
         tls=args.tls,
@@ -94,7 +113,7 @@ async def _run_kube(args: argparse.Namespace) -> None:
     async with emulator:
         emulator.write_kubeconfig(args.kubeconfig)
         print(f"ready {emulator.url}", flush=True)
-        await stop.wait()
+        await _until_signalled()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "emulate" and args.service == "aws":
         asyncio.run(_run_aws(args))
+        return 0
+    if args.command == "emulate" and args.service == "all":
+        asyncio.run(_run_all(args))
         return 0
     return 2
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import inspect
 import json
 import logging
@@ -47,7 +46,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from smk8s.emulators.aws import protocol
+from smk8s.emulators.aws import autoscaling, logs, protocol, sagemaker
 from smk8s.emulators.aws.clock import VirtualClock
 from smk8s.emulators.aws.errors import AwsError, internal_failure, service_unavailable, throttling
 from smk8s.emulators.aws.faults import FaultInjector
@@ -66,7 +65,6 @@ CONFIG_KEYS = frozenset(
 )
 # The query protocol (STS) names some common errors differently from the JSON services.
 _QUERY_CODES = {"ThrottlingException": "Throttling", "ValidationException": "ValidationError"}
-_SAGEMAKER_SUBMODULES = ("jobs", "tuning", "hosting", "tags")
 
 
 @dataclass(frozen=True)
@@ -95,27 +93,12 @@ def load_config(source: Mapping[str, Any] | str | Path | None) -> dict[str, Any]
     return data
 
 
-def sagemaker_operations() -> dict[str, Handler]:
-    """SageMaker's handlers: the package's ``OPERATIONS`` or, until it has one, those of its submodules."""
-    package = importlib.import_module("smk8s.emulators.aws.sagemaker")
-    operations = getattr(package, "OPERATIONS", None)
-    if operations is not None:
-        return dict(operations)
-    merged: dict[str, Handler] = {}
-    for name in _SAGEMAKER_SUBMODULES:
-        module = importlib.import_module(f"smk8s.emulators.aws.sagemaker.{name}")
-        merged.update(getattr(module, "OPERATIONS", {}))
-    return merged
-
-
 def service_operations() -> dict[str, dict[str, Handler]]:
-    """Handlers per service (botocore model name)."""
-    logs = importlib.import_module("smk8s.emulators.aws.logs")
-    autoscaling = importlib.import_module("smk8s.emulators.aws.autoscaling")
+    """Handlers per service (botocore model name); copies, so an emulator may replace entries in tests."""
     return {
-        "sagemaker": sagemaker_operations(),
-        "logs": dict(getattr(logs, "OPERATIONS", {})),
-        "application-autoscaling": dict(getattr(autoscaling, "OPERATIONS", {})),
+        "sagemaker": dict(sagemaker.OPERATIONS),
+        "logs": dict(logs.OPERATIONS),
+        "application-autoscaling": dict(autoscaling.OPERATIONS),
     }
 
 
