@@ -1,0 +1,1 @@
+"""The Kubernetes API of smk8s: custom resources, one package per API version."""
