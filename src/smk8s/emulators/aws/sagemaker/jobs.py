@@ -503,6 +503,10 @@ class JobStore:
         """How many jobs of ``kind`` are InProgress or Stopping (what the account quotas count)."""
         return sum(1 for job in self._jobs[kind.label].values() if job.status in (IN_PROGRESS, STOPPING))
 
+    def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every job's Describe answer by kind and name (for the control API's ``GET state``)."""
+        return {kind.label: {job.name: job.describe() for job in self.all(kind)} for kind in KINDS}
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # Effects

@@ -80,6 +80,10 @@ class TagStore:
     def arns(self) -> list[str]:
         return list(self._tags)
 
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """Every known ARN with its tags (for the control API's ``GET state``)."""
+        return {arn: dict(tags) for arn, tags in self._tags.items()}
+
     def _require(self, arn: str) -> dict[str, str]:
         try:
             return self._tags[arn]
