@@ -16,7 +16,6 @@ The control API under ``/_emulator/`` needs no authentication (it is the test ha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import secrets
@@ -48,11 +47,19 @@ from smk8s.emulators.kube.kubeconfig import (
     server_ssl_context,
     write_kubeconfig,
 )
+from smk8s.emulators.kube.params import (
+    JSON,
+    dumps,
+    include_object,
+    validate_list_query,
+    wants_aggregated,
+    wants_partial_metadata,
+    wants_table,
+)
 from smk8s.emulators.kube.registry import Registry
 from smk8s.emulators.kube.resources import ResourceType
-from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
-from smk8s.emulators.kube.store import Store, StoredEvent, Watcher
-from smk8s.emulators.kube.validation import forbidden_cause, not_supported_cause
+from smk8s.emulators.kube.store import Store
+from smk8s.emulators.kube.watch import WatchStreamer
 
 MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's --max-request-body-bytes default
 DEFAULT_BOOKMARK_INTERVAL = 60.0
@@ -76,11 +83,6 @@ _REVIEWS = {
     ("authorization.k8s.io", "selfsubjectrulesreviews"),
     ("authorization.k8s.io", "localsubjectaccessreviews"),
 }
-_JSON = "application/json"
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 class KubeEmulator:
@@ -110,6 +112,7 @@ class KubeEmulator:
         self.registry = Registry()
         self.api = ObjectAPI(self.store, self.registry, rand=random.Random(seed))
         self.controllers = ClusterControllers(self.api)
+        self.watches = WatchStreamer(self.store, self.api, bookmark_interval)
         self.authenticator = auth.TokenAuthenticator()
         self.authorizer = rbac.ClusterAuthorizer(
             rbac.RBACAuthorizer(lambda g, p: self.store.objects((g, p))) if rbac_enabled else None
@@ -296,11 +299,11 @@ class KubeEmulator:
         if stripped == "/version":
             return _json(SERVER_VERSION)
         if stripped == "/api":
-            if _wants_aggregated(request):
+            if wants_aggregated(request):
                 return _aggregated(request, self.registry.aggregated_discovery(legacy=True))
             return _json(self.registry.api_versions())
         if stripped == "/apis":
-            if _wants_aggregated(request):
+            if wants_aggregated(request):
                 return _aggregated(request, self.registry.aggregated_discovery(legacy=False))
             return _json(self.registry.api_group_list())
         if stripped == "/openapi/v2":
@@ -311,8 +314,9 @@ class KubeEmulator:
             if served_type != openapi_proto.PROTOBUF_CONTENT_TYPE:
                 return _json(document)
             encoded = self._openapi_v2_proto.encode(document)
-            return web.Response(body=encoded.body, headers={
-                "Content-Type": served_type, "Etag": f'"{encoded.etag}"', "Vary": "Accept"})
+            return web.Response(
+                body=encoded.body, headers={"Content-Type": served_type, "Etag": f'"{encoded.etag}"', "Vary": "Accept"}
+            )
         if stripped == "/openapi/v3":
             return _json(openapi.openapi_v3_index(self.registry.all()))
         if stripped.startswith("/openapi/v3/"):
@@ -365,7 +369,7 @@ class KubeEmulator:
         if (verb in ("update", "patch") and not path_name) or (verb == "create" and path_name and not sub):
             raise errors.method_not_allowed()
         if verb == "watch":
-            return await self._watch(request, rt, namespace, path_name, query)
+            return await self.watches.serve(request, rt, namespace, path_name, query)
         if verb == "list":
             return self._list(request, rt, namespace, query)
         if verb == "get":
@@ -439,14 +443,14 @@ class KubeEmulator:
     def _object_response(
         self, request: web.Request, rt: ResourceType, obj: dict[str, Any], status: int
     ) -> web.Response:
-        if _wants_table(request):
+        if wants_table(request):
             return _json(
                 tables.to_table(
-                    rt, [obj], include_object=_include_object(request), list_meta=None, now=datetime.now(UTC)
+                    rt, [obj], include_object=include_object(request), list_meta=None, now=datetime.now(UTC)
                 ),
                 status,
             )
-        if _wants_partial_metadata(request):
+        if wants_partial_metadata(request):
             return _json(_partial_metadata(obj), status)
         return _json(obj, status)
 
@@ -467,17 +471,17 @@ class KubeEmulator:
     def _list(self, request: web.Request, rt: ResourceType, namespace: str, query: dict[str, str]) -> web.Response:
         validate_list_query(query, watch=False)
         result = self.api.list_collection(rt, namespace or None, self._list_options(query))
-        if _wants_table(request):
+        if wants_table(request):
             return _json(
                 tables.to_table(
                     rt,
                     result["items"],
-                    include_object=_include_object(request),
+                    include_object=include_object(request),
                     list_meta=result["metadata"],
                     now=datetime.now(UTC),
                 )
             )
-        if _wants_partial_metadata(request):
+        if wants_partial_metadata(request):
             return _json(
                 {
                     "kind": "PartialObjectMetadataList",
@@ -487,154 +491,6 @@ class KubeEmulator:
                 }
             )
         return _json(result)
-
-    # -- watch -----------------------------------------------------------------------------------------------
-
-    async def _watch(
-        self, request: web.Request, rt: ResourceType, namespace: str, name: str, query: dict[str, str]
-    ) -> web.StreamResponse:
-        labels = LabelSelector.parse(query.get("labelSelector", ""))
-        field_text = query.get("fieldSelector", "")
-        if name:
-            field_text = ",".join(p for p in (field_text, f"metadata.name={name}") if p)
-        fields = FieldSelector.parse(field_text)
-        check_field_labels(fields, rt)
-        validate_list_query(query, watch=True)
-        bookmarks = _query_bool(query, "allowWatchBookmarks")
-        rv_text = query.get("resourceVersion", "")
-        # Legacy watches (no sendInitialEvents) from ""/"0" start with synthetic ADDED events but, unlike a
-        # watch-list request, end them with no "initial-events-end" bookmark.
-        explicit_initial = "sendInitialEvents" in query
-        send_initial = _query_bool(query, "sendInitialEvents") if explicit_initial else rv_text in ("", "0")
-        initial_end = explicit_initial and send_initial and bookmarks
-        timeout = _watch_timeout(query)
-        as_table = _wants_table(request)
-        include_object = _include_object(request)
-        ns_filter = namespace if rt.namespaced and namespace else None
-
-        def visible(obj: dict[str, Any] | None) -> bool:
-            if obj is None:
-                return False
-            if ns_filter is not None and obj["metadata"].get("namespace") != ns_filter:
-                return False
-            return labels.matches(obj["metadata"].get("labels") or {}) and fields.matches(
-                object_fields(obj, rt.namespaced, rt.selectable_fields)
-            )
-
-        def encode(event_type: str, obj: dict[str, Any]) -> bytes:
-            shown = self.api.present(rt, obj)
-            if as_table and event_type in ("ADDED", "MODIFIED", "DELETED"):
-                shown = tables.to_table(
-                    rt, [shown], include_object=include_object, list_meta=None, now=datetime.now(UTC)
-                )
-            return (_dumps({"type": event_type, "object": shown}) + "\n").encode()
-
-        watcher = self.store.watch(rt.group_resource)
-        response = web.StreamResponse(status=200, headers={"Content-Type": _JSON, "Cache-Control": "no-cache"})
-        response.enable_chunked_encoding()
-        try:
-            initial: list[bytes] = []
-            if send_initial or rv_text in ("", "0"):
-                start = self.store.revision
-                if rv_text not in ("", "0") and _parse_watch_rv(rv_text) > start:
-                    raise errors.too_large_resource_version(_parse_watch_rv(rv_text), start)
-                if send_initial:
-                    current = self.store.objects(rt.group_resource, ns_filter)
-                    initial = [encode("ADDED", o) for o in current if visible(o)]
-                if initial_end:
-                    initial.append(self._bookmark(rt, start, initial_end=True))
-            else:
-                try:
-                    start = int(rv_text)
-                except ValueError:
-                    raise errors.bad_request(f"invalid resource version: {rv_text}") from None
-                try:
-                    replay = self.store.events_after(rt.group_resource, start)
-                except errors.APIError as gone:
-                    await response.prepare(request)
-                    await response.write((_dumps({"type": "ERROR", "object": gone.to_status()}) + "\n").encode())
-                    await response.write_eof()
-                    return response
-                for event in replay:
-                    chunk = self._transform(event, visible, encode)
-                    if chunk:
-                        initial.append(chunk)
-                if replay:
-                    start = replay[-1].revision
-            await response.prepare(request)
-            if initial:
-                await response.write(b"".join(initial))
-            await self._stream(response, watcher, start, visible, encode, rt, bookmarks, timeout)
-        except ConnectionError:
-            return response  # the client went away (or the server is shutting down): nothing left to tell it
-        finally:
-            self.store.stop_watch(watcher)
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await response.write_eof()
-        return response
-
-    async def _stream(
-        self,
-        response: web.StreamResponse,
-        watcher: Watcher,
-        start: int,
-        visible: Callable[[dict[str, Any] | None], bool],
-        encode: Callable[[str, dict[str, Any]], bytes],
-        rt: ResourceType,
-        bookmarks: bool,
-        timeout_seconds: float,
-    ) -> None:
-        deadline = time.monotonic() + timeout_seconds
-        next_bookmark = time.monotonic() + self.bookmark_interval
-        last = start
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                return
-            wait = deadline - now
-            if bookmarks:
-                wait = min(wait, max(next_bookmark - now, 0))
-            try:
-                event = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
-            except TimeoutError:
-                if bookmarks and time.monotonic() >= next_bookmark:
-                    await response.write(self._bookmark(rt, max(last, self.store.revision)))
-                    next_bookmark = time.monotonic() + self.bookmark_interval
-                continue
-            if event is None:
-                return
-            if event.revision <= last:
-                continue
-            last = event.revision
-            chunk = self._transform(event, visible, encode)
-            if chunk:
-                await response.write(chunk)
-
-    @staticmethod
-    def _transform(
-        event: StoredEvent,
-        visible: Callable[[dict[str, Any] | None], bool],
-        encode: Callable[[str, dict[str, Any]], bytes],
-    ) -> bytes | None:
-        """A store event as this watcher sees it: selector transitions turn into ADDED/DELETED (as the cacher)."""
-        now_visible = event.type != "DELETED" and visible(event.obj)
-        was_visible = visible(event.old)
-        if event.type == "DELETED":
-            return encode("DELETED", event.obj) if was_visible else None
-        if now_visible and was_visible:
-            return encode("MODIFIED", event.obj)
-        if now_visible:
-            return encode("ADDED", event.obj)
-        if was_visible:
-            return encode("DELETED", event.obj)
-        return None
-
-    def _bookmark(self, rt: ResourceType, revision: int, initial_end: bool = False) -> bytes:
-        meta: dict[str, Any] = {"resourceVersion": str(revision), "creationTimestamp": None}
-        if initial_end:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        obj = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
-        return (_dumps({"type": "BOOKMARK", "object": obj}) + "\n").encode()
 
     # -- special creates -------------------------------------------------------------------------------------
 
@@ -684,7 +540,7 @@ class KubeEmulator:
         self, request: web.Request, rt: ResourceType, name: str, body: Any, ctx: WriteContext
     ) -> web.StreamResponse:
         current = self.api.get(rt, "", name)
-        updated = json.loads(_dumps(current))
+        updated = json.loads(dumps(current))
         updated.setdefault("spec", {})["finalizers"] = list(((body or {}).get("spec") or {}).get("finalizers") or [])
         if not ctx.dry_run:
             self.api.system_update(rt.group_resource, updated)
@@ -729,13 +585,13 @@ class KubeEmulator:
 
 
 def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=_dumps(obj), status=status, content_type=_JSON, headers=headers)
+    return web.Response(text=dumps(obj), status=status, content_type=JSON, headers=headers)
 
 
 def _aggregated(request: web.Request, doc: dict[str, Any]) -> web.Response:
     """Aggregated discovery as apiserver's ServeHTTPWithETag sends it: exact media type (no charset), a quoted
     SHA-512 ETag, ``Vary: Accept``, and 304 when ``If-None-Match`` carries the current ETag."""
-    body = _dumps(doc).encode()
+    body = dumps(doc).encode()
     etag = '"' + hashlib.sha512(body).hexdigest().upper() + '"'
     headers = {"Vary": "Accept", "ETag": etag}
     if request.headers.get("If-None-Match") == etag:
@@ -774,111 +630,6 @@ def _returns_object(rt: ResourceType) -> bool:
 
 def _partial_metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
-
-
-def _accept_parts(request: web.Request) -> list[str]:
-    return [p.strip().replace(" ", "") for p in request.headers.get("Accept", "").split(",")]
-
-
-def _wants_table(request: web.Request) -> bool:
-    return any("as=Table" in p and "g=meta.k8s.io" in p for p in _accept_parts(request))
-
-
-def _wants_partial_metadata(request: web.Request) -> bool:
-    parts = _accept_parts(request)
-    return any("as=PartialObjectMetadata" in p for p in parts) and not _wants_table(request)
-
-
-def _wants_aggregated(request: web.Request) -> bool:
-    return any("as=APIGroupDiscoveryList" in p and "v=v2;" in p + ";" for p in _accept_parts(request))
-
-
-def _include_object(request: web.Request) -> str:
-    value = request.query.get("includeObject", "Metadata")
-    if value not in ("None", "Metadata", "Object"):
-        raise errors.bad_request(f"includeObject: unsupported value {value}")
-    return value
-
-
-def _watch_timeout(query: dict[str, str]) -> float:
-    text = query.get("timeoutSeconds")
-    if not text:
-        return 1800.0
-    try:
-        return max(float(int(text)), 0.0) or 1800.0
-    except ValueError:
-        raise errors.bad_request("timeoutSeconds must be an integer") from None
-
-
-def _query_bool(query: dict[str, str], key: str) -> bool:
-    """A boolean query parameter as Go's ``strconv.ParseBool`` reads it (anything else is false here)."""
-    return query.get(key, "") in ("1", "t", "T", "true", "TRUE", "True")
-
-
-def _parse_watch_rv(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise errors.bad_request(f"invalid resource version: {text}") from None
-
-
-_CONTINUE_WITH_MATCH = forbidden_cause(
-    "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"
-)
-
-
-def validate_list_query(query: dict[str, str], *, watch: bool) -> None:
-    """``ValidateListOptions`` after ``SetListOptionsDefaults`` with the WatchList feature on
-    (k8s.io/apimachinery/pkg/apis/meta/internalversion/validation/validation.go): every problem in one
-    422 Invalid for ``ListOptions.meta.k8s.io``, as the list/watch/deletecollection handlers return it."""
-    match = query.get("resourceVersionMatch", "")
-    rv = query.get("resourceVersion", "")
-    has_continue = bool(query.get("continue", ""))
-    has_send_initial = "sendInitialEvents" in query
-    causes: list[errors.Cause] = []
-    if watch:
-        # SetListOptionsDefaults only fills sendInitialEvents/resourceVersionMatch for legacy watches, which are
-        # valid either way, so it changes nothing here.
-        if has_send_initial and match != "NotOlderThan":
-            causes.append(
-                forbidden_cause(
-                    "resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
-                )
-            )
-        if match:
-            if not has_send_initial:
-                causes.append(
-                    forbidden_cause(
-                        "resourceVersionMatch",
-                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-                    )
-                )
-            if match != "NotOlderThan":
-                causes.append(not_supported_cause("resourceVersionMatch", match, ["NotOlderThan"]))
-            if has_continue:
-                causes.append(_CONTINUE_WITH_MATCH)
-    else:
-        if match:
-            if not rv:
-                causes.append(
-                    forbidden_cause(
-                        "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"
-                    )
-                )
-            if has_continue:
-                causes.append(_CONTINUE_WITH_MATCH)
-            if match not in ("Exact", "NotOlderThan"):
-                causes.append(not_supported_cause("resourceVersionMatch", match, ["Exact", "NotOlderThan", ""]))
-            if match == "Exact" and rv == "0":
-                causes.append(
-                    forbidden_cause(
-                        "resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
-                    )
-                )
-        if has_send_initial:
-            causes.append(forbidden_cause("sendInitialEvents", "sendInitialEvents is forbidden for list"))
-    if causes:
-        raise errors.invalid("meta.k8s.io", "ListOptions", "", causes)
 
 
 def _escape_warning(text: str) -> str:
@@ -923,11 +674,11 @@ async def _read_body(request: web.Request, optional: bool = False) -> Any:
         if optional:
             return None
         raise errors.bad_request("the body of the request was empty")
-    content_type = request.headers.get("Content-Type", _JSON).split(";")[0].strip()
+    content_type = request.headers.get("Content-Type", JSON).split(";")[0].strip()
     if protobuf.is_protobuf(content_type):  # kubectl's typed commands send protobuf
         return protobuf.decode_request(raw)
     if "protobuf" in content_type or "cbor" in content_type:
-        raise errors.unsupported_media_type(content_type, [_JSON, "application/yaml"])
+        raise errors.unsupported_media_type(content_type, [JSON, "application/yaml"])
     try:
         if content_type in ("application/yaml", "application/x-yaml"):
             return yaml.safe_load(raw)
