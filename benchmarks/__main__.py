@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import aws_emulator, kube_emulator, workqueue
+from benchmarks import aws_emulator, informer_memory, kube_emulator, workqueue
 
 
 def main() -> None:
     asyncio.run(kube_emulator.main())
     asyncio.run(aws_emulator.main())
+    asyncio.run(informer_memory.main())
     asyncio.run(workqueue.main())
 
 
