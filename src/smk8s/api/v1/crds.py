@@ -14,15 +14,22 @@ OpenAPI v3 *structural* schema (apiextensions.k8s.io/v1):
   subset of Go's RE2 (kube-apiserver) and Python's ``re`` (the emulator), anchored as SageMaker matches the whole
   value; a construct with no faithful translation is removed only where that widens the language (lookarounds,
   possessive quantifiers, repeat counts over RE2's 1000), otherwise the pattern is dropped;
-* descriptions are plain text, trimmed by :func:`summarize` to a length chosen per CRD so that the CRD fits the
+* descriptions are trimmed by :func:`summarize` to a length chosen per CRD so that the CRD fits the
   256 KiB ``kubectl.kubernetes.io/last-applied-configuration`` annotation of a client-side ``kubectl apply``
   (:func:`last_applied_size` measures it the way kubectl serializes it).
+
+Each CRD (:func:`crd_document`) is namespaced, serves and stores ``v1`` only, has the status subresource, the
+registry's printer columns, short names and category (``sagemaker`` only: ``kubectl get sagemaker`` lists every
+kind, while ``kubectl get all`` stays about workloads, as upstream CRDs leave it), and requires ``spec``.
+Immutable fields (``registry.KindInfo.immutable``) become CEL transition rules on ``spec`` (:func:`immutability_rule`):
+one per field, evaluated once per update (never under a list), each a ``has`` chain and one equality. The emulator
+does not estimate CEL cost, so kube-apiserver's cost budget is not checked here. Short names must not shadow a
+built-in resource (tests/unit/api/v1/test_crds.py keeps the list of a 1.30 cluster's).
 """
 
 from __future__ import annotations
 
 import copy
-import html
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -234,14 +241,17 @@ def _type_of(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Descriptions
 
-_TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'`])")
 
 
 def plain_text(text: str) -> str:
-    """One line of plain text from API documentation (HTML tags removed, entities decoded, spaces collapsed)."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text.replace("``", "")))).strip()
+    """A description on one line: spaces collapsed, reStructuredText's double backquotes of docstrings removed.
+
+    The models' descriptions are plain text already (hack/generate_api.py turns SageMaker's HTML documentation
+    into text), so angle brackets are kept: ``endpoint/<endpointName>`` is not a tag.
+    """
+    return _SPACE.sub(" ", text.replace("``", "")).strip()
 
 
 def summarize(text: str, limit: int) -> str:

@@ -274,9 +274,9 @@ def test_crd_pattern_keeps_lazy_and_drops_possessive_quantifiers() -> None:
 
 
 def test_summarize_keeps_whole_sentences_within_the_limit() -> None:
-    text = "<p>The first sentence. The second <code>one</code> is longer &amp; has more words. Third.</p>"
-    assert crds.plain_text(text) == "The first sentence. The second one is longer & has more words. Third."
-    assert crds.summarize(text, 200) == "The first sentence. The second one is longer & has more words. Third."
+    text = "The first sentence.\n  The second ``one`` is longer & has <more> words. Third."
+    assert crds.plain_text(text) == "The first sentence. The second one is longer & has <more> words. Third."
+    assert crds.summarize(text, 200) == "The first sentence. The second one is longer & has <more> words. Third."
     assert crds.summarize(text, 40) == "The first sentence."
     assert crds.summarize(text, 12) == "The first..."
     assert crds.summarize(text, 0) == ""
