@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import aws_emulator, informer_memory, kube_emulator, workqueue
+from benchmarks import aws_emulator, informer_memory, kube_emulator, manager_rss, workqueue
 
 
 def main() -> None:
@@ -12,6 +12,7 @@ def main() -> None:
     asyncio.run(aws_emulator.main())
     asyncio.run(informer_memory.main())
     asyncio.run(workqueue.main())
+    asyncio.run(manager_rss.main())
 
 
 if __name__ == "__main__":

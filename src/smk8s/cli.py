@@ -2,9 +2,10 @@
 
 - ``smk8s emulate kube ...``: the emulated Kubernetes API server;
 - ``smk8s emulate aws ...``: the emulated SageMaker, CloudWatch Logs, Application Auto Scaling and STS;
-- ``smk8s emulate all ...``: both, as ``make run`` uses them (a kubeconfig and an ``aws.env`` file for clients).
+- ``smk8s emulate all ...``: both, as ``make run`` uses them (a kubeconfig and an ``aws.env`` file for clients);
+- ``smk8s manager ...``: the controller-manager (:mod:`smk8s.manager.cli`).
 
-Later commands (the operator's manager) join the same parser.
+Each command imports what it runs only when it runs (the manager's memory stays free of the emulators).
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from smk8s.emulators.aws.server import AwsEmulator
-from smk8s.emulators.kube.kubeconfig import write_atomically
-from smk8s.emulators.kube.server import KubeEmulator
+from smk8s.manager import cli as manager_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     both.add_argument("--dir", type=Path, required=True,
                       help="where to write the kubeconfig and aws.env (AWS_ENDPOINT_URL, credentials, region)")
     both.add_argument("--time-scale", type=float, default=1.0, help="virtual seconds per real second (AWS)")
+    manager = commands.add_parser("manager", help="run the controller-manager")
+    manager_cli.add_arguments(manager)
     return parser
 
 
@@ -79,6 +80,10 @@ async def _until_signalled() -> None:
 
 
 async def _run_all(args: argparse.Namespace) -> None:
+    from smk8s.emulators.aws.server import AwsEmulator
+    from smk8s.emulators.kube.kubeconfig import write_atomically
+    from smk8s.emulators.kube.server import KubeEmulator
+
     async with KubeEmulator() as kube, AwsEmulator(time_scale=args.time_scale) as aws:
         kube.write_kubeconfig(args.dir / "kubeconfig")
         env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator",
@@ -90,6 +95,8 @@ async def _run_all(args: argparse.Namespace) -> None:
 
 
 async def _run_aws(args: argparse.Namespace) -> None:
+    from smk8s.emulators.aws.server import AwsEmulator
+
     emulator = AwsEmulator(
         port=args.port,
         time_scale=args.time_scale if args.time_scale is not None else 1.0,
@@ -103,6 +110,8 @@ async def _run_aws(args: argparse.Namespace) -> None:
 
 
 async def _run_kube(args: argparse.Namespace) -> None:
+    from smk8s.emulators.kube.server import KubeEmulator
+
     emulator = KubeEmulator(
         port=args.port,
         tls=args.tls,
@@ -118,6 +127,8 @@ async def _run_kube(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "manager":
+        return manager_cli.main(args)
     if args.command == "emulate" and args.service == "kube":
         asyncio.run(_run_kube(args))
         return 0
