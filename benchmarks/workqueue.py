@@ -12,7 +12,7 @@ import time
 
 from prometheus_client import CollectorRegistry
 
-from smk8s.workqueue import RateLimitingQueue, ShutDown, WorkqueueMetrics
+from smk8s.workqueue import RateLimitingQueue, ShutDown, WorkqueueMetrics, WorkqueueMetricsProvider
 
 BATCH = 1000
 ROUNDS = 200
@@ -51,7 +51,7 @@ async def bare_queue_cycles() -> float:
 
 
 async def workqueue_cycles(metered: bool) -> float:
-    metrics = WorkqueueMetrics(CollectorRegistry(), "bench") if metered else None
+    metrics = WorkqueueMetrics(WorkqueueMetricsProvider(CollectorRegistry()), "bench") if metered else None
     queue: RateLimitingQueue[int] = RateLimitingQueue("bench", metrics=metrics)
     finished = 0
     round_done = asyncio.Event()

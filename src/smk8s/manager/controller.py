@@ -42,7 +42,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from smk8s.clock import Clock, RealClock
 from smk8s.informers import DeletedFinalStateUnknown
 from smk8s.kube.logging import reconcile_context
-from smk8s.workqueue import RateLimiter, RateLimitingQueue, ShutDown, WorkqueueMetrics
+from smk8s.workqueue import RateLimiter, RateLimitingQueue, ShutDown, WorkqueueMetrics, WorkqueueMetricsProvider
 
 log = structlog.get_logger("smk8s.controller")
 
@@ -96,12 +96,14 @@ class ControllerMetrics:
     """controller-runtime's controller metric families in one registry (create one per registry).
 
     Every family carries a ``controller`` label; controllers run with the same instance also put their workqueue
-    metrics in ``registry``. :meth:`init_controller` pre-initialises a controller's series
-    (the four ``result`` values of ``reconcile_total`` at 0, the worker gauges) as controller-runtime does at Start.
+    metrics in ``registry``, through :attr:`workqueue` (the registry's one workqueue metrics provider).
+    :meth:`init_controller` pre-initialises a controller's series (the four ``result`` values of ``reconcile_total``
+    at 0, the worker gauges) as controller-runtime does at Start.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        self.workqueue = WorkqueueMetricsProvider(registry)
         self.reconcile_total = Counter(
             "controller_runtime_reconcile_total", "Total number of reconciliations per controller",
             ["controller", "result"], registry=registry,
@@ -237,7 +239,7 @@ class Controller:
             self.name,
             rate_limiter=self._rate_limiter,
             clock=self._clock,
-            metrics=WorkqueueMetrics(self._metrics.registry, self.name),
+            metrics=WorkqueueMetrics(self._metrics.workqueue, self.name),
         )
         self._queue = queue
         if self._stop_requested:

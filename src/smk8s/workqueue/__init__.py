@@ -6,7 +6,7 @@ and resyncs can be added at low priority, behind real changes. Metrics follow co
 """
 
 from smk8s.workqueue.delaying import DelayingQueue
-from smk8s.workqueue.metrics import WorkqueueMetrics
+from smk8s.workqueue.metrics import WorkqueueMetrics, WorkqueueMetricsProvider
 from smk8s.workqueue.queue import Queue, ShutDown
 from smk8s.workqueue.rate_limiters import (
     BucketRateLimiter,
@@ -27,5 +27,6 @@ __all__ = [
     "RateLimitingQueue",
     "ShutDown",
     "WorkqueueMetrics",
+    "WorkqueueMetricsProvider",
     "default_controller_rate_limiter",
 ]

@@ -10,22 +10,39 @@
 | ``workqueue_longest_running_processor_seconds`` | gauge | name, controller |
 | ``workqueue_retries_total`` | counter | name, controller |
 
-Both ``name`` and ``controller`` carry the queue's name. The families live once per
-:class:`~prometheus_client.CollectorRegistry` (the manager owns one); each :class:`WorkqueueMetrics` is one queue's
-series in them, and a name may be bound once per registry. Counters and histograms are updated by the queue as it
-works; the depth and the two "unfinished work" gauges are read from the queue's live state when the registry is
-collected (controller-runtime refreshes the latter every 500 ms instead), so a scrape must run on the queue's event
-loop thread, as the manager's metrics server does.
+Both ``name`` and ``controller`` carry the queue's name.
+
+Design (cheap updates, one collector per registry, no global state):
+
+- :class:`WorkqueueMetricsProvider` is a custom ``prometheus_client`` collector holding the seven families for
+  every queue of one :class:`~prometheus_client.CollectorRegistry`; it registers itself on construction. The caller
+  owns it and creates exactly one per registry (the manager's ``ControllerMetrics`` does); a second one, or any
+  other collector already exporting these names, is refused with ``ValueError`` by the registry's own duplicate check.
+  No module-level registry-to-collector map and no private ``prometheus_client`` lookup is needed.
+- :class:`WorkqueueMetrics` is one queue's series in a provider; a name may be bound once per provider. On the hot
+  path it only bumps plain Python ints/floats (a histogram observation is a ``bisect`` into the fixed bucket list plus
+  a float add): no locks, no label lookups. The provider turns them into metric families when the registry is
+  collected, so the exposition is the same as with ``prometheus_client``'s ``Counter``/``Gauge``/``Histogram``
+  (names, types, help, labels, bucket bounds, float values, ``_created`` series).
+- The depth and the two "unfinished work" gauges are read from the queue's live state at collection
+  (controller-runtime refreshes the latter every 500 ms instead).
+
+Everything, scrapes included, runs on the queue's event loop thread (as the manager's metrics server does): the
+counters are not locked, so a scrape from another thread could see a histogram mid-update.
 """
 
 from __future__ import annotations
 
-import functools
+import os
+import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.metrics_core import Metric
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 #: ``prometheus.ExponentialBuckets(10e-9, 10, 12)``.
 DURATION_BUCKETS = tuple(float(f"1e{exponent}") for exponent in range(-8, 4))
@@ -34,110 +51,155 @@ DURATION_BUCKETS = tuple(float(f"1e{exponent}") for exponent in range(-8, 4))
 PRIORITY_LABELS = {False: "0", True: "-100"}
 
 _LABELS = ("name", "controller")
+_LE = (*(floatToGoString(bound) for bound in DURATION_BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
+
+# prometheus_client's switch for the ``_created`` series of counters and histograms (its documented environment
+# variable; ``disable_created_metrics()`` flips a private flag we do not read).
+_USE_CREATED = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in ("true", "1", "t")
+
+_DEPTH = ("workqueue_depth", "Current depth of workqueue by workqueue and priority")
+_ADDS = ("workqueue_adds_total", "Total number of adds handled by workqueue")
+_QUEUE_DURATION = (
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested",
+)
+_WORK_DURATION = ("workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes.")
+_UNFINISHED = (
+    "workqueue_unfinished_work_seconds",
+    "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. "
+    "Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate "
+    "at which this increases.",
+)
+_LONGEST = (
+    "workqueue_longest_running_processor_seconds",
+    "How many seconds has the longest running processor for workqueue been running.",
+)
+_RETRIES = ("workqueue_retries_total", "Total number of retries handled by workqueue")
 
 
-class _Families(Collector):
-    """The seven metric families, registered once in a registry and shared by every queue's series."""
+class WorkqueueMetricsProvider(Collector):
+    """The workqueue metric families of one registry, serving every queue bound to it (see the module docstring).
 
-    def __init__(self) -> None:
-        self.bound: set[str] = set()
-        self.depth = Gauge(
-            "workqueue_depth", "Current depth of workqueue by workqueue and priority",
-            [*_LABELS, "priority"], registry=None,
-        )
-        self.adds = Counter("workqueue_adds_total", "Total number of adds handled by workqueue", _LABELS, registry=None)
-        self.queue_duration = Histogram(
-            "workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested",
-            _LABELS, buckets=DURATION_BUCKETS, registry=None,
-        )
-        self.work_duration = Histogram(
-            "workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes.",
-            _LABELS, buckets=DURATION_BUCKETS, registry=None,
-        )
-        self.unfinished = Gauge(
-            "workqueue_unfinished_work_seconds",
-            "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. "
-            "Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate "
-            "at which this increases.",
-            _LABELS, registry=None,
-        )
-        self.longest = Gauge(
-            "workqueue_longest_running_processor_seconds",
-            "How many seconds has the longest running processor for workqueue been running.",
-            _LABELS, registry=None,
-        )
-        self.retries = Counter(
-            "workqueue_retries_total", "Total number of retries handled by workqueue", _LABELS, registry=None
-        )
-        self._all = (
-            self.depth, self.adds, self.queue_duration, self.work_duration, self.unfinished, self.longest, self.retries
-        )
+    Registers itself in ``registry``; create exactly one per registry and keep it with the registry's owner. Raises
+    ``ValueError`` if the registry already exports any of these names (another provider or a foreign collector).
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._queues: dict[str, WorkqueueMetrics] = {}
+        try:
+            registry.register(self)
+        except ValueError as error:
+            raise ValueError(
+                f"workqueue metrics are already registered in this registry by another collector ({error}); "
+                "use one WorkqueueMetricsProvider per registry"
+            ) from None
+
+    def _bind(self, queue: WorkqueueMetrics) -> None:
+        if queue.name in self._queues:
+            raise ValueError(f"workqueue metrics for {queue.name!r} are already registered")
+        self._queues[queue.name] = queue
 
     def describe(self) -> Iterator[Metric]:
-        for family in self._all:
-            yield from family.describe()
+        return self._families([])
 
     def collect(self) -> Iterator[Metric]:
-        for family in self._all:
-            yield from family.collect()
+        queues = list(self._queues.values())
+        if not queues:
+            return iter(())  # as before any queue had its series: nothing exported yet
+        return self._families(queues)
 
     @staticmethod
-    def of(registry: CollectorRegistry) -> _Families:
-        """The registry's families, registering them on first use."""
-        # prometheus_client offers no public lookup of a registered collector by name.
-        existing = registry._names_to_collectors.get("workqueue_depth")
-        if existing is None:
-            families = _Families()
-            registry.register(families)
-            return families
-        if not isinstance(existing, _Families):
-            raise ValueError("workqueue_depth is already registered in this registry by another collector")
-        return existing
+    def _families(queues: list[WorkqueueMetrics]) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(*_DEPTH, labels=(*_LABELS, "priority"))
+        adds = CounterMetricFamily(*_ADDS, labels=_LABELS)
+        queue_duration = HistogramMetricFamily(*_QUEUE_DURATION, labels=_LABELS)
+        work_duration = HistogramMetricFamily(*_WORK_DURATION, labels=_LABELS)
+        unfinished = GaugeMetricFamily(*_UNFINISHED, labels=_LABELS)
+        longest = GaugeMetricFamily(*_LONGEST, labels=_LABELS)
+        retries = CounterMetricFamily(*_RETRIES, labels=_LABELS)
+        created: float | None
+        for queue in queues:
+            labels = (queue.name, queue.name)
+            created = queue.created if _USE_CREATED else None
+            for low, priority in PRIORITY_LABELS.items():
+                depth.add_metric((*labels, priority), float(queue.depth(low)))
+            adds.add_metric(labels, float(queue.adds), created=created)
+            _add_histogram(queue_duration, labels, queue.queue_counts, queue.queue_sum, created)
+            _add_histogram(work_duration, labels, queue.work_counts, queue.work_sum, created)
+            ages = list(queue.processing_ages())
+            unfinished.add_metric(labels, float(sum(ages)))
+            longest.add_metric(labels, float(max(ages, default=0.0)))
+            retries.add_metric(labels, float(queue.retries), created=created)
+        yield from (depth, adds, queue_duration, work_duration, unfinished, longest, retries)
+
+
+def _add_histogram(
+    family: HistogramMetricFamily, labels: tuple[str, str], counts: list[int], total: float, created: float | None
+) -> None:
+    cumulative = 0.0
+    buckets: list[tuple[str, float]] = []
+    for le, count in zip(_LE, counts, strict=True):
+        cumulative += count
+        buckets.append((le, cumulative))
+    family.add_metric(labels, buckets, float(total))
+    if created is not None:
+        family.samples.append(Sample(family.name + "_created", dict(zip(_LABELS, labels, strict=True)), created))
+
+
+def _no_depth(low_priority: bool) -> int:
+    return 0
+
+
+def _no_ages() -> list[float]:
+    return []
 
 
 class WorkqueueMetrics:
-    """One queue's series in ``registry``; pass it to exactly one queue.
+    """One queue's series in ``provider``; pass it to exactly one queue.
 
-    Raises ``ValueError`` if ``name`` is already bound in ``registry`` (queue names, like controller names, are
-    unique). The queue calls the recording methods below; nothing else should.
+    Raises ``ValueError`` if ``name`` is already bound in ``provider`` (queue names, like controller names, are
+    unique). The queue calls the recording methods below; nothing else should. The attributes are the raw values the
+    provider exports (read them through the registry, not here).
     """
 
-    def __init__(self, registry: CollectorRegistry, name: str) -> None:
+    def __init__(self, provider: WorkqueueMetricsProvider, name: str) -> None:
         if not name:
             raise ValueError("a metered queue needs a name")
-        families = _Families.of(registry)
-        if name in families.bound:
-            raise ValueError(f"workqueue metrics for {name!r} are already registered")
-        families.bound.add(name)
         self.name = name
-        self._depth = {low: families.depth.labels(name, name, label) for low, label in PRIORITY_LABELS.items()}
-        self._adds = families.adds.labels(name, name)
-        self._queue_duration = families.queue_duration.labels(name, name)
-        self._work_duration = families.work_duration.labels(name, name)
-        self._unfinished = families.unfinished.labels(name, name)
-        self._longest = families.longest.labels(name, name)
-        self._retries = families.retries.labels(name, name)
+        self.created = time.time()
+        self.adds = 0
+        self.retries = 0
+        # Non-cumulative counts per bucket of DURATION_BUCKETS, plus a last one for +Inf.
+        self.queue_counts = [0] * (len(DURATION_BUCKETS) + 1)
+        self.queue_sum = 0.0
+        self.work_counts = [0] * (len(DURATION_BUCKETS) + 1)
+        self.work_sum = 0.0
+        self.depth: Callable[[bool], int] = _no_depth
+        self.processing_ages: Callable[[], Iterable[float]] = _no_ages
+        provider._bind(self)
 
     def track(self, depth: Callable[[bool], int], processing_ages: Callable[[], Iterable[float]]) -> None:
         """Read the gauges from the queue at collection: ``depth(low_priority)`` counts items waiting to be handed
         out at that priority; ``processing_ages()`` gives, for each item a worker holds, the seconds since ``get``."""
-        for low, child in self._depth.items():
-            child.set_function(functools.partial(depth, low))
-        self._unfinished.set_function(lambda: sum(processing_ages()))
-        self._longest.set_function(lambda: max(processing_ages(), default=0.0))
+        self.depth = depth
+        self.processing_ages = processing_ages
 
     def added(self) -> None:
         """An add made an item newly dirty (duplicates are not counted)."""
-        self._adds.inc()
+        self.adds += 1
 
     def retried(self) -> None:
         """An ``add_after`` (or rate-limited add) with a positive delay."""
-        self._retries.inc()
+        self.retries += 1
 
     def got(self, queued_seconds: float) -> None:
         """A worker took an item that had waited ``queued_seconds`` since it became dirty."""
-        self._queue_duration.observe(queued_seconds)
+        # Histogram.observe's bucket: the first bound >= the value (le), +Inf past the last.
+        self.queue_counts[bisect_left(DURATION_BUCKETS, queued_seconds)] += 1
+        self.queue_sum += queued_seconds
 
     def finished(self, worked_seconds: float) -> None:
         """A worker called ``done`` ``worked_seconds`` after taking the item."""
-        self._work_duration.observe(worked_seconds)
+        self.work_counts[bisect_left(DURATION_BUCKETS, worked_seconds)] += 1
+        self.work_sum += worked_seconds

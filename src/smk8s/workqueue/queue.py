@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from smk8s.clock import Clock, RealClock
@@ -58,6 +58,10 @@ class Queue(Generic[T]):
         self.name = name
         self.clock: Clock = clock or RealClock()
         self._metrics = metrics
+        # The metrics' timestamps. A RealClock's now() is the running loop's time(), but finding the loop costs a
+        # getpid() syscall each time (asyncio.get_running_loop); the queue lives on one loop, so bind its time()
+        # on first use.
+        self._now: Callable[[], float] = self._bind_loop_time if type(self.clock) is RealClock else self.clock.now
         self._dirty: dict[T, float] = {}
         self._dirty_low: set[T] = set()
         self._processing: dict[T, float] = {}
@@ -89,7 +93,7 @@ class Queue(Generic[T]):
         if self._metrics is None:
             self._dirty[item] = 0.0
         else:
-            self._dirty[item] = self.clock.now()
+            self._dirty[item] = self._now()
             self._metrics.added()
         if low_priority:
             self._dirty_low.add(item)
@@ -133,7 +137,7 @@ class Queue(Generic[T]):
         if self._metrics is None:
             self._processing[item] = 0.0
         else:
-            now = self._processing[item] = self.clock.now()
+            now = self._processing[item] = self._now()
             self._metrics.got(now - added_at)
         return item
 
@@ -150,7 +154,7 @@ class Queue(Generic[T]):
         if started is None:
             return
         if self._metrics is not None:
-            self._metrics.finished(self.clock.now() - started)
+            self._metrics.finished(self._now() - started)
         if item in self._dirty:
             self._push(item, item in self._dirty_low)
         if not self._processing and self._idle is not None:
@@ -196,6 +200,11 @@ class Queue(Generic[T]):
                 getter.set_result(None)
                 return
 
+    def _bind_loop_time(self) -> float:
+        loop_time = asyncio.get_running_loop().time
+        self._now = loop_time
+        return loop_time()
+
     # -- introspection ---------------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -207,5 +216,5 @@ class Queue(Generic[T]):
         return low if low_priority else len(self._dirty) - low
 
     def _processing_ages(self) -> list[float]:
-        now = self.clock.now()
+        now = self._now()
         return [now - started for started in list(self._processing.values())]
