@@ -1,8 +1,8 @@
 """``smk8s manager``: run the controller-manager (flags named as kubebuilder's scaffolded ``main.go`` names them).
 
 Controllers join through *setup functions* — ``setup(manager, args)`` gets an informer from ``manager.informers``
-and calls ``manager.add_controller``. :data:`CONTROLLERS` lists the product's (the SageMaker controllers arrive
-with their issue; until then the manager runs with none). Tests and benchmarks call :func:`main` with their own.
+and calls ``manager.add_controller``. :data:`CONTROLLERS` lists the product's (the job controllers of
+:mod:`smk8s.controllers.jobs`). Tests and benchmarks call :func:`main` with their own.
 
 Process behaviour: the first SIGTERM or SIGINT starts a graceful shutdown (exit 0 once done); a second one exits
 at once with status 1; a lost lease exits with status 1 at once, without graceful shutdown (nothing may keep
@@ -29,8 +29,16 @@ if TYPE_CHECKING:
 
 SetupFunc = Callable[["Manager", argparse.Namespace], None]
 
-CONTROLLERS: tuple[SetupFunc, ...] = ()
-"""The product's controllers (none yet: the SageMaker controllers register here)."""
+
+
+def _setup_job_controllers(manager: Manager, args: argparse.Namespace) -> None:
+    from smk8s.controllers.jobs.setup import setup_job_controllers
+
+    setup_job_controllers(manager, args)
+
+
+CONTROLLERS: tuple[SetupFunc, ...] = (_setup_job_controllers,)
+"""The product's controllers: TrainingJob, ProcessingJob, BatchTransformJob, HyperparameterTuningJob."""
 
 DEFAULT_LEADER_ELECTION_ID = "smk8s-controller-manager.sagemaker.aws.amazon.com"
 
@@ -63,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long in-flight reconciles may take to finish on shutdown (negative: no limit)")
     parser.add_argument("--log-level", choices=LEVELS, default="info", help="lowest level logged")
     parser.add_argument("--log-format", choices=FORMATS, default="json", help="log line format")
+    from smk8s.controllers.jobs.setup import add_arguments as add_job_arguments
+
+    add_job_arguments(parser)
 
 
 def main(args: argparse.Namespace, setups: Sequence[SetupFunc] = CONTROLLERS) -> int:

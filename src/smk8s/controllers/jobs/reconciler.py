@@ -1,0 +1,292 @@
+"""The I/O half of the job reconciler: observe, ask :func:`~.core.decide`, perform the steps.
+
+One :class:`JobReconciler` per kind (its :class:`~.adapters.JobAdapter`), all sharing :class:`JobDeps`. It reads
+objects from the informer cache; every write is guarded by the object's resourceVersion, so a stale read fails
+with 409 and is retried with backoff, never acted on twice. Create is idempotent by name: the job's name is fixed
+(spec, or generated from the uid) and every pass Describes before it Creates.
+
+Errors (classified by :mod:`smk8s.sagemaker.errors`):
+
+- terminal (ValidationException ...): Ready False ``InvalidSpec`` for this generation, message in ``additional``, a
+  Warning event, then :class:`smk8s.manager.TerminalError` (no retry); the next generation tries again, so at
+  most one Create per generation;
+- AlreadyExists on Create: re-described; ours (our uid tag) is adopted, anyone else's is a ``NameConflict``;
+- recoverable (throttled, 5xx, network, AccessDenied naming whose permission): Ready False with the reason and
+  message, the job's own status fields untouched, retried after the error's suggested delay.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import pydantic
+import structlog
+
+from smk8s.controllers.jobs import core
+from smk8s.controllers.jobs.adapters import TUNING, JobAdapter
+from smk8s.controllers.jobs.core import Step
+from smk8s.controllers.jobs.naming import job_name
+from smk8s.controllers.jobs.tuning_children import sync_children
+from smk8s.kube import NORMAL, WARNING, CustomResourceClient, EventRecorder
+from smk8s.manager import Request, Result, TerminalError
+from smk8s.sagemaker import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    JobRef,
+    NotFoundError,
+    Poller,
+    RetryableError,
+    SageMaker,
+    SageMakerApi,
+    SageMakerError,
+)
+from smk8s.sagemaker import TerminalError as SageMakerTerminalError
+
+log = structlog.get_logger("smk8s.controllers.jobs")
+Obj = dict[str, Any]
+
+
+@dataclass
+class JobDeps:
+    """What every job reconciler of a manager shares."""
+
+    sagemaker: SageMaker
+    events: EventRecorder
+    deletion_policy: str = "delete"
+    wall_clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
+
+
+class JobReconciler:
+    """Reconciles one kind. ``cached(namespace, name)`` reads the kind's informer cache."""
+
+    def __init__(
+        self,
+        adapter: JobAdapter,
+        deps: JobDeps,
+        objects: CustomResourceClient,
+        cached: Callable[[str, str], Obj | None],
+        poller: Poller,
+        *,
+        training_jobs: CustomResourceClient | None = None,
+        cached_training_job: Callable[[str, str], Any] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.deps = deps
+        self.objects = objects
+        self.cached = cached
+        self.poller = poller
+        self.training_jobs = training_jobs
+        self.cached_training_job = cached_training_job
+        self.requests: dict[JobRef, Request] = {}
+        """Which object a polled job belongs to: the poller's changes become these requests."""
+
+    async def __call__(self, request: Request) -> Result:
+        obj = self.cached(request.namespace, request.name)
+        if obj is None:  # gone (e.g. a garbage-collected tuning child): stop polling for it
+            for ref in [ref for ref, owner in self.requests.items() if owner == request]:
+                self.poller.core.untrack(ref)
+                del self.requests[ref]
+            return Result()
+        return await _Pass(self, obj).run()
+
+
+class _Pass:
+    """One reconcile of one object."""
+
+    def __init__(self, owner: JobReconciler, obj: Obj) -> None:
+        self.r = owner
+        self.a = owner.adapter
+        self.obj = obj
+        meta = obj["metadata"]
+        self.meta = meta
+        self.spec: Obj = obj.get("spec") or {}
+        self.status: Obj = obj.get("status") or {}
+        self.generation: int | None = meta.get("generation")
+        self.observe_only = (meta.get("annotations") or {}).get(core.OBSERVE_ONLY_ANNOTATION) == "true"
+        user_name = self.spec.get(self.a.name_field) if self.a.name_field else None
+        self.name = job_name(user_name, meta["uid"], meta["name"], self.a.max_name_length)
+        self.region: str = self.spec.get("region", "")
+        self.endpoint: str | None = self.spec.get("sageMakerEndpoint")
+        self.api: SageMakerApi = owner.deps.sagemaker.at(self.region, self.endpoint)
+        self.tags = core.our_tags(meta["namespace"], meta["name"], meta["uid"])
+
+    def now(self) -> datetime.datetime:
+        return self.r.deps.wall_clock()
+
+    def stamp(self) -> str:
+        return self.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def event(self, type_: str, reason: str, note: str) -> None:
+        self.r.deps.events.eventf(self.obj, type_, reason, reason, note)
+
+    async def run(self) -> Result:
+        try:
+            return await self._run()
+        except (RetryableError, AccessDeniedError) as err:
+            return await self._recoverable(err)
+
+    async def _run(self) -> Result:
+        description = await self.api.describe(self.a.job_kind, self.name)
+        observed = core.Observed(
+            deleting=bool(self.meta.get("deletionTimestamp")),
+            has_finalizer=core.FINALIZER in (self.meta.get("finalizers") or ()),
+            name_recorded=self.a.name_field is None or bool(self.spec.get(self.a.name_field)),
+            retain=core.retain(self.meta.get("annotations") or {}, self.r.deps.deletion_policy),
+            observe_only=self.observe_only,
+            job_status=None if description is None else description.get(self.a.job_kind.status_member),
+            ours=description is not None and await self._ours(description),
+            blocked=core.is_blocked(self.status, self.generation),
+            spec_changed=self.status.get("observedGeneration") != self.generation,
+        )
+        for step in core.decide(observed):
+            log.debug("step", step=str(step), job=self.name)
+            if step is Step.PREPARE:
+                await self._prepare()
+            elif step is Step.CREATE:
+                # The cache may predate our own last status write: only a fresh read shows a recorded terminal error.
+                self._replace(await self.r.objects.get(self.meta["namespace"], self.meta["name"]))
+                if core.is_blocked(self.status, self.generation):
+                    break
+                description = await self._create()
+                if description is None:
+                    return Result(requeue=True)  # created, not yet visible: look again soon
+                await self._mirror(description)
+            elif step is Step.CONFLICT:
+                await self._terminal(core.NAME_CONFLICT, f"A SageMaker job named {self.name} exists that was not "
+                                     f"created for this object (its tags do not carry uid {self.meta['uid']})")
+            elif step is Step.UPDATE:
+                assert description is not None
+                await self._update(description)
+            elif step is Step.MIRROR:
+                assert description is not None
+                await self._mirror(description)
+            elif step is Step.STOP:
+                await self._stop()
+            elif step is Step.RELEASE:
+                await self._release()
+            elif step is Step.MISSING:
+                await self._write(core.error_status(self.status, core.NOT_FOUND, f"SageMaker job {self.name} not "
+                                                    "found", self.generation, self.stamp(), terminal=False))
+        return Result()
+
+    async def _ours(self, description: Mapping[str, Any]) -> bool:
+        if self.observe_only:
+            return True
+        arn = str(description.get(self.a.job_kind.arn_member, ""))
+        if arn and self.status.get(self.a.arn_status_field) == arn:
+            return True
+        tags = await self.api.list_tags(arn)
+        return tags.get(core.TAG_UID) == str(self.meta["uid"])
+
+    # -- steps --------------------------------------------------------------------------------------------------
+
+    async def _prepare(self) -> None:
+        finalizers = list(self.meta.get("finalizers") or ())
+        patch: Obj = {"metadata": {"finalizers": [*finalizers, core.FINALIZER] if core.FINALIZER not in finalizers
+                                   else finalizers}}
+        if self.a.name_field and not self.spec.get(self.a.name_field):
+            patch["spec"] = {self.a.name_field: self.name}
+        self._replace(await self.r.objects.patch(self.meta["namespace"], self.meta["name"], patch,
+                                                 resource_version=self.meta["resourceVersion"]))
+
+    async def _create(self) -> Obj | None:
+        try:
+            request = core.with_tags(self.a.request(self.a.parse_spec(self.spec), self.name), self.tags)
+        except pydantic.ValidationError as exc:
+            await self._invalid(f"Invalid spec: {exc}")
+        try:
+            await self.api.create(self.a.job_kind, request)
+        except AlreadyExistsError:
+            description = await self.api.describe(self.a.job_kind, self.name)
+            if description is not None and await self._ours(description):
+                return description  # ours already (e.g. created just before a crash): adopt
+            await self._terminal(core.NAME_CONFLICT, f"A SageMaker job named {self.name} already exists and was "
+                                 "not created for this object")
+        except SageMakerTerminalError as err:
+            await self._invalid(err.message or str(err))
+        self.event(NORMAL, "Created", f"Created {self.a.job_kind.value.prefix} {self.name} in {self.region}")
+        return await self.api.describe(self.a.job_kind, self.name)
+
+    async def _update(self, description: Mapping[str, Any]) -> None:
+        if self.observe_only:
+            return
+        request = self.a.request(self.a.parse_spec(self.spec), self.name)
+        arn = str(description.get(self.a.job_kind.arn_member, ""))
+        try:
+            add, delete = core.tag_changes(core.desired_tags(request, self.tags), await self.api.list_tags(arn))
+            await self.api.add_tags(arn, add)
+            await self.api.delete_tags(arn, delete)
+            if self.a.kind == "TrainingJob" and description.get("TrainingJobStatus") == "InProgress":
+                update = core.training_update(request, description)
+                if update is not None:
+                    await self.api.update_training_job(update)
+                    self.event(NORMAL, "Updated", f"Updated {self.name}: {', '.join(sorted(update)[1:])}")
+        except SageMakerTerminalError as err:  # SageMaker refused the edit: say so, keep mirroring the job
+            self.event(WARNING, "UpdateFailed", err.message or str(err))
+
+    async def _mirror(self, description: Mapping[str, Any]) -> None:
+        state = description.get(self.a.job_kind.status_member)
+        fields = self.a.status(description, self.region)
+        new = core.mirrored_status(fields, state, self.status, self.generation, self.stamp())
+        old_state = self.status.get(self.a.status_field)
+        transition = core.transition_event(self.a.kind, old_state, state, fields.get("failureReason"))
+        await self._write(new)
+        if transition is not None:
+            self.event(*transition)
+        ref = self.r.poller.track(self.a.job_kind, self.region, self.endpoint, description,
+                                  settled=core.settled(state, description))
+        self.r.requests[ref] = Request(self.meta["namespace"], self.meta["name"])
+        if self.a is TUNING and self.r.training_jobs is not None and self.r.cached_training_job is not None:
+            children = await self.api.list_training_jobs_for_tuning_job(self.name)
+            await sync_children(self.obj, children, self.r.training_jobs, self.r.cached_training_job)
+
+    async def _stop(self) -> None:
+        try:
+            stopping = await self.api.stop(self.a.job_kind, self.name)
+        except NotFoundError:
+            await self._release()
+            return
+        if stopping:
+            self.event(NORMAL, "Stopping", f"Stopping {self.name} in SageMaker: the object is being deleted")
+
+    async def _release(self) -> None:
+        self.r.poller.untrack(self.a.job_kind, self.region, self.endpoint, self.name)
+        self.r.requests.pop(JobRef(self.r.poller.partition(self.a.job_kind, self.region, self.endpoint), self.name),
+                            None)
+        self._replace(await self.r.objects.remove_finalizer(self.obj, core.FINALIZER))
+
+    # -- errors -------------------------------------------------------------------------------------------------
+
+    async def _invalid(self, message: str) -> NoReturn:
+        await self._terminal(core.INVALID_SPEC, message)
+
+    async def _terminal(self, reason: str, message: str) -> NoReturn:
+        """Record a terminal error for this generation, tell the user, stop retrying."""
+        await self._write(core.error_status(self.status, reason, message, self.generation, self.stamp(),
+                                            terminal=True))
+        self.event(WARNING, reason, message)
+        raise TerminalError(message)
+
+    async def _recoverable(self, err: SageMakerError) -> Result:
+        reason = core.RETRY_REASONS.get(err.outcome, "SageMakerError")
+        await self._write(core.error_status(self.status, reason, str(err), self.generation, self.stamp(),
+                                            terminal=False))
+        return Result(requeue_after=max(err.suggested_delay, 0.001))
+
+    # -- writes -------------------------------------------------------------------------------------------------
+
+    async def _write(self, status: Mapping[str, Any]) -> None:
+        patch = core.status_patch(self.status, status, self.now())
+        if patch is None or (self.meta.get("deletionTimestamp") and not self.meta.get("finalizers")):
+            return
+        self._replace(await self.r.objects.patch_status(self.obj, patch))
+
+    def _replace(self, obj: Obj) -> None:
+        self.obj = obj
+        self.meta = obj["metadata"]
+        self.spec = obj.get("spec") or {}
+        self.status = obj.get("status") or {}
+        self.generation = self.meta.get("generation")
