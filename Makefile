@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-RUN_DIR ?= .run
 
 .PHONY: all venv test lint typecheck unit run bench clean
 
@@ -29,15 +28,16 @@ unit: $(STAMP)
 # The README's test command: lint, type-check, then the whole suite.
 test: lint typecheck unit
 
-# Until the controllers exist, `make run` brings up the emulators: the Kubernetes API server (kubeconfig in
-# $(RUN_DIR)/kubeconfig) and the AWS services (endpoint and credentials in $(RUN_DIR)/aws.env).
+# `make run`: both emulators, the CRDs and the controller-manager on this machine (`smk8s dev`): a kubeconfig in
+# $(DEV_DIR)/kubeconfig, the emulated AWS endpoint in $(DEV_DIR)/aws.env, the manager's log in $(DEV_DIR)/manager.log.
+# It prints what to type in another shell; Ctrl-C stops everything. TIME_SCALE compresses SageMaker's lifecycles.
+DEV_DIR ?= .smk8s
+TIME_SCALE ?= 30
 run: $(STAMP)
-	@mkdir -p $(RUN_DIR)
-	@echo "export KUBECONFIG=$$(pwd)/$(RUN_DIR)/kubeconfig; . $(RUN_DIR)/aws.env   # in another shell"
-	$(BIN)/smk8s emulate all --dir $(RUN_DIR) --time-scale 60
+	$(BIN)/smk8s dev --dir $(DEV_DIR) --time-scale $(TIME_SCALE)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEV_DIR) .run .mypy_cache .pytest_cache .ruff_cache

@@ -3,7 +3,9 @@
 - ``smk8s emulate kube ...``: the emulated Kubernetes API server;
 - ``smk8s emulate aws ...``: the emulated SageMaker, CloudWatch Logs, Application Auto Scaling and STS;
 - ``smk8s emulate all ...``: both, as ``make run`` uses them (a kubeconfig and an ``aws.env`` file for clients);
-- ``smk8s manager ...``: the controller-manager (:mod:`smk8s.manager.cli`).
+- ``smk8s manager ...``: the controller-manager (:mod:`smk8s.manager.cli`);
+- ``smk8s dev ...``: both emulators, the CRDs and the manager together, as ``make run`` starts them
+  (:mod:`smk8s.dev`).
 
 Each command imports what it runs only when it runs (the manager's memory stays free of the emulators).
 """
@@ -68,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     both.add_argument("--time-scale", type=float, default=1.0, help="virtual seconds per real second (AWS)")
     manager = commands.add_parser("manager", help="run the controller-manager")
     manager_cli.add_arguments(manager)
+    from smk8s import dev
+
+    dev.add_arguments(commands.add_parser(
+        "dev", help="both emulators, the CRDs and the manager on this machine (make run)"))
     return parser
 
 
@@ -129,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "manager":
         return manager_cli.main(args)
+    if args.command == "dev":
+        from smk8s import dev
+
+        return dev.main(args)
     if args.command == "emulate" and args.service == "kube":
         asyncio.run(_run_kube(args))
         return 0
