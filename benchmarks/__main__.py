@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks import aws_emulator, informer_memory, kube_emulator, manager_rss, workqueue
+from benchmarks import aws_emulator, informer_memory, kube_emulator, manager_rss, operator_jobs, workqueue
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
     asyncio.run(informer_memory.main())
     asyncio.run(workqueue.main())
     asyncio.run(manager_rss.main())
+    asyncio.run(operator_jobs.main())
 
 
 if __name__ == "__main__":

@@ -271,10 +271,15 @@ class _Pass:
         raise TerminalError(message)
 
     async def _recoverable(self, err: SageMakerError) -> Result:
+        delay = Result(requeue_after=max(err.suggested_delay, 0.001))
+        if core.is_blocked(self.status, self.generation):
+            # Keep the terminal condition: overwriting it would unblock this generation and send the rejected
+            # spec again on the next pass (at most one Create per generation).
+            return delay
         reason = core.RETRY_REASONS.get(err.outcome, "SageMakerError")
         await self._write(core.error_status(self.status, reason, str(err), self.generation, self.stamp(),
                                             terminal=False))
-        return Result(requeue_after=max(err.suggested_delay, 0.001))
+        return delay
 
     # -- writes -------------------------------------------------------------------------------------------------
 
