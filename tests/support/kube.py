@@ -108,3 +108,12 @@ def running_kube(tmp_path: Path, **options: Any) -> Iterator[RunningKube]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def failure_status(exc: Any) -> dict[str, Any]:
+    """The ``Status`` body of a failed call (an ``ApiException`` of either Kubernetes client), checked for shape."""
+    raw = exc.body or b"{}"
+    body: dict[str, Any] = json.loads(raw)
+    assert body["kind"] == "Status" and body["status"] == "Failure"
+    assert body["code"] == exc.status
+    return body

@@ -11,11 +11,10 @@ paths with list indices such as ``spec.template.spec.containers[0].unknownNested
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.kube import RunningKube
@@ -33,15 +32,6 @@ STRICT_ERROR = (
     'Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be handled as a '
     'ConfigMap: strict decoding error: unknown field "dataa"'
 )
-
-
-@pytest.fixture
-def api(kube: RunningKube) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
-    try:
-        yield api_client
-    finally:
-        api_client.close()
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:

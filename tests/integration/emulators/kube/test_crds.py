@@ -118,19 +118,6 @@ def widget(name: str = "w1", **spec: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[KubeEmulator]:
-    async with KubeEmulator() as kube:
-        yield kube
-
-
-@pytest.fixture
-async def http(emulator: KubeEmulator) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": f"Bearer {emulator.admin_token}"}
-    async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as session:
-        yield session
-
-
-@pytest.fixture
 async def api(emulator: KubeEmulator) -> AsyncIterator[aclient.ApiClient]:
     api_client = await aconfig.new_client_from_config_dict(emulator.kubeconfig)
     async with api_client:

@@ -11,13 +11,13 @@ pkg/registry/generic/registry/store.go (Delete, deletion with finalizers), the g
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
@@ -25,6 +25,7 @@ from kubernetes_asyncio import watch as awatch
 
 from smk8s.emulators.kube.server import KubeEmulator
 from tests.support.kube import RunningKube
+from tests.support.kube import failure_status as status_of
 
 MANIFESTS = Path(__file__).parents[3] / "support" / "manifests"
 CRD = MANIFESTS / "trainingjob-crd.yaml"
@@ -32,21 +33,6 @@ JOB = MANIFESTS / "trainingjob.yaml"
 GROUP, VERSION, PLURAL = "sagemaker.aws.amazon.com", "v1", "trainingjobs"
 CRD_NAME = f"{PLURAL}.{GROUP}"
 HOLD = "example.com/hold"
-
-
-@pytest.fixture
-def api(kube: RunningKube) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
-    try:
-        yield api_client
-    finally:
-        api_client.close()
-
-
-def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body or "")
-    assert body["kind"] == "Status" and body["code"] == exc.status
-    return body
 
 
 def raw(response: Any) -> tuple[int, dict[str, Any]]:

@@ -12,7 +12,7 @@ Upstream references (kubernetes/kubernetes, staging/src/k8s.io):
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +40,6 @@ AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGro
 
 
 # -- fixtures --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[KubeEmulator]:
-    async with KubeEmulator() as kube:
-        yield kube
-
-
-@pytest.fixture
-async def http(emulator: KubeEmulator) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": f"Bearer {emulator.admin_token}"}
-    async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as session:
-        yield session
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ Invalid); storage/errors.go ``NewTooLargeResourceVersionError``; docs "API conce
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,14 +19,9 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from smk8s.emulators.kube.server import KubeEmulator
 from tests.support.kube import RunningKube
+from tests.support.kube import failure_status as status_of
 
 NS = "lists"
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[KubeEmulator]:
-    async with KubeEmulator() as kube:
-        yield kube
 
 
 @pytest.fixture
@@ -47,12 +41,6 @@ async def make_cm(core: client.CoreV1Api, name: str, labels: dict[str, str] | No
 async def names(core: client.CoreV1Api, **kwargs: Any) -> list[str]:
     result = await core.list_namespaced_config_map(NS, **kwargs)
     return [item.metadata.name for item in result.items]
-
-
-def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body or b"{}")
-    assert body["kind"] == "Status" and body["code"] == exc.status
-    return body
 
 
 async def raw_get(emulator: KubeEmulator, path: str, **params: str) -> tuple[int, dict[str, Any]]:

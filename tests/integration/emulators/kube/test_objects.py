@@ -13,41 +13,25 @@ import copy
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 
 from smk8s.emulators.kube.server import KubeEmulator
 from tests.support.kube import RunningKube
+from tests.support.kube import failure_status as status_of
 
 MANIFESTS = Path(__file__).parents[3] / "support" / "manifests"
 CRD = MANIFESTS / "trainingjob-crd.yaml"
 JOB = MANIFESTS / "trainingjob.yaml"
 GROUP, VERSION, PLURAL = "sagemaker.aws.amazon.com", "v1", "trainingjobs"
 CRD_NAME = f"{PLURAL}.{GROUP}"
-
-
-@pytest.fixture
-def api(kube: RunningKube) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
-    try:
-        yield api_client
-    finally:
-        api_client.close()
-
-
-def status_of(exc: ApiException) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(exc.body or "")
-    assert body["kind"] == "Status" and body["status"] == "Failure"
-    assert body["code"] == exc.status
-    return body
 
 
 def install_crd(api: client.ApiClient) -> None:
