@@ -41,7 +41,7 @@ from smk8s.emulators.aws.sagemaker.jobs import (
 )
 from smk8s.emulators.aws.server import AwsEmulator
 from smk8s.emulators.aws.world import World
-from tests.unit.emulators.aws.sagemaker.test_hosting import shape_errors
+from tests.support.aws_shapes import shape_errors
 
 ROLE = "arn:aws:iam::123456789012:role/sm"
 IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/xgboost:1.7-1"

@@ -18,7 +18,8 @@ from smk8s.emulators.aws.clock import VirtualClock
 from smk8s.emulators.aws.errors import AwsError
 from smk8s.emulators.aws.sagemaker import hosting
 from smk8s.emulators.aws.world import World, new_world
-from tests.unit.emulators.aws.sagemaker.test_hosting import assert_output_shape, later, make_config, make_model
+from tests.support.aws_shapes import assert_output_shape
+from tests.unit.emulators.aws.sagemaker.test_hosting import later, make_config, make_model
 
 RESOURCE = "endpoint/ep/variant/AllTraffic"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"

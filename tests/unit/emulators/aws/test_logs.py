@@ -14,12 +14,12 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from smk8s.emulators.aws.clock import VirtualClock
 from smk8s.emulators.aws.errors import AwsError
 from smk8s.emulators.aws.logs import OPERATIONS, LogStore, compile_filter_pattern
 from smk8s.emulators.aws.world import World, new_world
+from tests.support.aws_shapes import shape_errors
 
 T0 = 1_717_200_000.0  # 2024-06-01T00:00:00Z, after FilterLogEvents' descending-order cut-off
 T0_MS = int(T0 * 1000)
@@ -42,34 +42,8 @@ def call(world: World, operation: str, **request: Any) -> dict[str, Any]:
     if output is None:
         assert response == {}
     else:
-        assert_conforms(output, response, operation)
+        assert shape_errors(output, response, operation) == []
     return response
-
-
-def assert_conforms(shape: Shape, value: Any, path: str) -> None:
-    if isinstance(shape, StructureShape):
-        assert isinstance(value, dict), path
-        unknown = set(value) - set(shape.members)
-        assert not unknown, f"{path}: members not in the model: {unknown}"
-        for name, member in value.items():
-            assert_conforms(shape.members[name], member, f"{path}.{name}")
-    elif isinstance(shape, ListShape):
-        assert isinstance(value, list), path
-        for index, item in enumerate(value):
-            assert_conforms(shape.member, item, f"{path}[{index}]")
-    elif isinstance(shape, MapShape):
-        assert isinstance(value, dict), path
-    elif shape.type_name == "string":
-        assert isinstance(value, str), path
-        assert len(value) >= shape.metadata.get("min", 0), path
-        if "enum" in shape.metadata:
-            assert value in shape.metadata["enum"], path
-    elif shape.type_name in ("long", "integer"):
-        assert isinstance(value, int) and not isinstance(value, bool), path
-    elif shape.type_name == "boolean":
-        assert isinstance(value, bool), path
-    else:  # pragma: no cover - the Logs outputs use no other types
-        raise AssertionError(f"{path}: unexpected shape type {shape.type_name}")
 
 
 def error_of(world: World, operation: str, **request: Any) -> AwsError:

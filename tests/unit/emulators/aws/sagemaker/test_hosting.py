@@ -12,16 +12,15 @@ ministryofjustice/modernisation-platform-environments#9383).
 from __future__ import annotations
 
 import datetime
-from functools import cache
 from typing import Any
 
-import botocore.session
 import pytest
 
 from smk8s.emulators.aws.clock import VirtualClock
 from smk8s.emulators.aws.errors import AwsError
 from smk8s.emulators.aws.sagemaker import hosting, tags
 from smk8s.emulators.aws.world import World, new_world
+from tests.support.aws_shapes import assert_output_shape, service_model, shape_errors
 
 ROLE = "arn:aws:iam::123456789012:role/sm"
 IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/xgboost:1.7-1"
@@ -29,59 +28,6 @@ IMAGE2 = "123456789012.dkr.ecr.us-west-2.amazonaws.com/xgboost:2.0-1"
 
 
 # ------------------------------------------------------------------------------------------------ output shape check
-
-
-@cache
-def _model(service: str) -> Any:
-    return botocore.session.get_session().get_service_model(service)
-
-
-def shape_errors(shape: Any, value: Any, path: str = "") -> list[str]:
-    """Every way ``value`` (a handler response, timestamps as epoch seconds) breaks botocore's ``shape``."""
-    t = shape.type_name
-    if t == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object"]
-        errors = [f"{path}.{k}: not in {shape.name}" for k in value if k not in shape.members]
-        errors += [f"{path}.{k}: required" for k in shape.required_members if k not in value]
-        for k, v in value.items():
-            if k in shape.members:
-                errors += shape_errors(shape.members[k], v, f"{path}.{k}")
-        return errors
-    if t == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected a list"]
-        return [e for i, v in enumerate(value) for e in shape_errors(shape.member, v, f"{path}[{i}]")]
-    if t == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: expected a map"]
-        return [e for k, v in value.items() for e in shape_errors(shape.value, v, f"{path}[{k}]")]
-    if t == "string":
-        if not isinstance(value, str):
-            return [f"{path}: expected a string"]
-        enum = shape.enum
-        if enum and value not in enum:
-            return [f"{path}: {value!r} not in enum {shape.name}"]
-        return []
-    if t in ("integer", "long"):
-        return [] if isinstance(value, int) and not isinstance(value, bool) else [f"{path}: expected an integer"]
-    if t in ("float", "double"):
-        return [] if isinstance(value, int | float) and not isinstance(value, bool) else [f"{path}: expected a number"]
-    if t == "boolean":
-        return [] if isinstance(value, bool) else [f"{path}: expected a boolean"]
-    if t == "timestamp":
-        return [] if isinstance(value, int | float) and not isinstance(value, bool) else [f"{path}: expected epoch"]
-    return []
-
-
-def assert_output_shape(service: str, operation: str, response: dict[str, Any]) -> None:
-    """``response`` is exactly what botocore's output shape for ``operation`` allows (members, types, enums)."""
-    shape = _model(service).operation_model(operation).output_shape
-    if shape is None:
-        assert response == {}
-        return
-    errors = shape_errors(shape, response)
-    assert not errors, errors
 
 
 def call(world: World, operation: str, **request: Any) -> dict[str, Any]:
@@ -505,7 +451,7 @@ def test_list_endpoints_filters_and_paging(world: World) -> None:
 
 
 def test_shape_checker_catches_unknown_and_missing_members() -> None:
-    shape = _model("sagemaker").operation_model("DescribeEndpoint").output_shape
+    shape = service_model("sagemaker").operation_model("DescribeEndpoint").output_shape
     assert shape_errors(shape, {"EndpointName": "x", "Bogus": 1})  # unknown + missing required
     assert shape_errors(shape, {"EndpointName": "x", "EndpointArn": "a", "EndpointStatus": "Weird",
                                 "CreationTime": 1.0, "LastModifiedTime": 1.0})  # bad enum

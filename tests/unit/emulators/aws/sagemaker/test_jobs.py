@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from functools import cache
 from typing import Any
 
 import botocore.parsers
@@ -29,6 +28,7 @@ from smk8s.emulators.aws.sagemaker.jobs import (
     plan_training,
 )
 from smk8s.emulators.aws.world import World, new_world
+from tests.support.aws_shapes import service_model, shape_errors
 
 T0 = 1_700_000_000.0
 ROLE = "arn:aws:iam::123456789012:role/sm"
@@ -44,53 +44,13 @@ DONE_AT = UPLOADING_AT + D.uploading
 # ------------------------------------------------------------------------------------------------ output shape check
 
 
-@cache
-def _service() -> Any:
-    return botocore.session.get_session().get_service_model("sagemaker")
-
-
-def shape_errors(shape: Any, value: Any, path: str = "") -> list[str]:
-    """Every way ``value`` breaks botocore's ``shape`` (unknown members, wrong types; timestamps as epoch seconds)."""
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: not an object"]
-        errors = [f"{path}.{k}: not in {shape.name}" for k in value if k not in shape.members]
-        for k, v in value.items():
-            if k in shape.members:
-                errors += shape_errors(shape.members[k], v, f"{path}.{k}")
-        return errors
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: not a list"]
-        return [e for i, v in enumerate(value) for e in shape_errors(shape.member, v, f"{path}[{i}]")]
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: not a map"]
-        return [e for k, v in value.items() for e in shape_errors(shape.value, v, f"{path}[{k}]")]
-    expected: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "long": (int,), "boolean": (bool,),
-                                             "double": (int, float), "float": (int, float),
-                                             "timestamp": (int, float)}
-    types = expected.get(kind)
-    if types is None:
-        return []
-    if not isinstance(value, types) or (kind != "boolean" and isinstance(value, bool)):
-        return [f"{path}: {value!r} is not a {kind}"]
-    enum = shape.enum if kind == "string" else None
-    if enum and value not in enum:
-        return [f"{path}: {value!r} not in enum"]
-    return []
-
-
 def check_output(operation: str, response: dict[str, Any], *, allow_missing: tuple[str, ...] = ()) -> dict[str, Any]:
     """Assert ``response`` fits ``operation``'s output shape and that botocore's JSON parser reads it back."""
-    shape = _service().operation_model(operation).output_shape
+    shape = service_model("sagemaker").operation_model(operation).output_shape
     if shape is None:
         assert response == {}
         return response
-    errors = shape_errors(shape, response)
-    errors += [f"missing required {m}" for m in shape.required_members if m not in response and m not in allow_missing]
-    assert errors == []
+    assert shape_errors(shape, response, allow_missing=allow_missing) == []
     parsed = botocore.parsers.create_parser("json").parse(
         {"body": json.dumps(response).encode(), "headers": {}, "status_code": 200}, shape)
     assert set(parsed) - {"ResponseMetadata"} == set(response)
