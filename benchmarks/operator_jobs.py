@@ -3,7 +3,9 @@
 The kube and AWS emulators run in this process (the AWS one with no rate limits and quotas raised for 1,000
 running jobs); ``smk8s manager`` runs as its own process, so its peak RSS (``VmHWM`` of ``/proc/<pid>/status``) is
 the manager's alone. Jobs are held InProgress (a duration tag of many virtual days) until every object shows
-InProgress; then the emulator's clock is advanced past their end and the time until every object shows Completed is
+InProgress; the clock is advanced past their launch (secondary status Training) and, once the poller's look-back
+margin has run out, SageMaker calls per second are measured over a window with all 1,000 running (steady state);
+then the emulator's clock is advanced past their end and the time until every object shows Completed is
 measured. Prints both times, SageMaker calls by operation and outcome (emulator stats), Kubernetes API requests
 (kube emulator stats) and the manager's peak RSS.
 """
@@ -33,6 +35,8 @@ POLL_INTERVAL = 1.0
 CONCURRENT_RECONCILES = 8
 DURATION = 10 * 86400  # virtual seconds of training: nothing completes until the clock is advanced
 DEADLINE = 150.0
+STEADY_WINDOW = 20.0  # real seconds of "1,000 jobs running" over which SageMaker calls per second are measured
+SETTLE = 65.0  # real seconds after the launch transitions: the poller's 60 s look-back margin runs out
 Obj = dict[str, Any]
 
 
@@ -66,12 +70,12 @@ async def _install_crd(api: Any, plural: str) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _all(informer: SharedInformer, status: str) -> float:
-    """Wait on the informer until all JOBS objects show ``status``; the monotonic time it happened."""
+async def _all(informer: SharedInformer, status: str, field: str = "trainingJobStatus") -> float:
+    """Wait on the informer until all JOBS objects show ``status`` in ``field``; the monotonic time it happened."""
     changed = asyncio.Event()
     registration = informer.add_event_handler(lambda _o: changed.set(), lambda _o, _n: changed.set())
     done: Callable[[], bool] = lambda: sum(  # noqa: E731
-        1 for o in informer.store.list() if (o.get("status") or {}).get("trainingJobStatus") == status) == JOBS
+        1 for o in informer.store.list() if (o.get("status") or {}).get(field) == status) == JOBS
     try:
         async with asyncio.timeout(DEADLINE):
             while not done():
@@ -132,6 +136,12 @@ async def main() -> None:
                     await asyncio.gather(*(jobs.create(_training(i)) for i in range(batch, min(batch + 50, JOBS))))
                 created = time.monotonic()
                 in_progress = await _all(informer, "InProgress")
+                aws.advance(600)  # every job through Starting and Downloading to Training
+                await _all(informer, "Training", "secondaryStatus")
+                await asyncio.sleep(SETTLE)  # time passing, not a condition: the look-back margin runs out
+                steady_before = _sagemaker_calls(aws)
+                await asyncio.sleep(STEADY_WINDOW)  # a measurement window
+                steady = _diff(_sagemaker_calls(aws), steady_before)
                 aws.advance(DURATION + 3600)  # every job has finished in SageMaker from now on
                 finished = time.monotonic()
                 completed = await _all(informer, "Completed")
@@ -148,12 +158,24 @@ async def main() -> None:
     print(f"  created all objects in           {created - start:7.2f} s")
     print(f"  all InProgress after             {in_progress - start:7.2f} s (from the first create)")
     print(f"  all Completed after              {completed - finished:7.2f} s (from the emulator finishing them)")
+    print(f"  steady state, {JOBS} InProgress, {STEADY_WINDOW:g} s: "
+          f"{sum(steady.values()) / STEADY_WINDOW:.2f} SageMaker calls/s "
+          f"({', '.join(f'{k}={v}' for k, v in sorted(steady.items())) or 'none'})")
     print(f"  SageMaker calls (total {sum(sum(o.values()) for o in stats.values())}):")
     for operation, outcomes in sorted(stats.items()):
         print(f"    {operation:40s} " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
     print(f"  Kubernetes API requests from the manager's readiness to the end: {kube_after - kube_before} "
           f"(this benchmark's own {JOBS} creates and informer included)")
     print(f"  manager peak RSS (VmHWM)         {peak / 1e6:7.1f} MB")
+
+
+def _sagemaker_calls(aws: Any) -> dict[str, int]:
+    stats = aws.stats()["calls"].get("sagemaker", {})
+    return {op: sum(outcomes.values()) for op, outcomes in stats.items()}
+
+
+def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)}
 
 
 async def _kube_stats(url: str) -> dict[str, Any]:

@@ -17,7 +17,11 @@ The cursor. Per partition, ``cursor`` is a service-clock instant (epoch seconds)
 Descriptions never raise it, and local wall time is never used (the service's clock may differ from ours; the
 emulator's runs faster). Each List asks for ``LastModifiedTimeAfter = cursor - margin``: the margin absorbs List's
 eventual consistency (a change may appear in List a little after a newer one). Entries seen again are not
-reported twice (a change is a newer ``LastModifiedTime``, or the same one with another status).
+reported twice (a change is a newer ``LastModifiedTime``, or the same one with another status). The look-back is
+needed only while such a late change may still appear: once a complete List that began ``margin`` (real) seconds
+after the cursor last moved has not moved it, every change up to the cursor was visible to it, and the following
+Lists ask for ``LastModifiedTimeAfter = cursor`` until the cursor moves again -- so a quiet partition costs one page
+per interval, however many jobs changed in its last minute.
 
 No ``StatusEquals`` filter: it would hide exactly the transitions we look for (InProgress -> Completed), and
 SageMaker applies it after cutting the page anyway, so it saves no calls. Jobs of the account that are not tracked
@@ -33,8 +37,9 @@ List missed. A failed List keeps the cursor and retries after ``max(suggested de
 consecutive failures up to ``max_backoff``.
 
 Cost with 1,000 InProgress jobs in one region: one List chain per interval, ``ceil(entries / 100)`` calls where
-``entries`` are the jobs modified within ``margin`` of the newest change seen, plus 1,000 / ``resync`` Describes per
-second (0.28/s with the default hour).
+``entries`` are the jobs modified within ``margin`` of the newest change seen (while the look-back is needed, else
+those modified after it: one page when nothing changed), plus a Describe per reported change and 1,000 / ``resync``
+Describes per second (0.28/s with the default hour).
 """
 
 from __future__ import annotations
@@ -123,6 +128,9 @@ class _Job:
 @dataclass
 class _PartitionState:
     cursor: float | None = None
+    cursor_set: float = 0.0  # monotonic instant the cursor last changed
+    list_started: float | None = None  # monotonic instant the List chain in flight was planned
+    exact: bool = False  # a List begun ``margin`` after the cursor last changed saw everything up to it
     next_poll: float | None = None
     failures: int = 0
     jobs: dict[str, _Job] = field(default_factory=dict)
@@ -155,6 +163,7 @@ class PollerCore:
             # earlier List already covered: list from its observation again. A job tracked all along was compared
             # by every List since, so re-describing it never moves the cursor back.
             state.cursor = summary.last_modified
+            state.cursor_set, state.exact = now, False
         interval = self.policy.list_interval(summary.status)
         if interval is not None and state.failures == 0:
             due = now + interval
@@ -200,7 +209,8 @@ class PollerCore:
                 state.next_poll = None
                 continue
             if state.next_poll is not None and state.next_poll <= now:
-                after = None if state.cursor is None else state.cursor - self.policy.margin
+                after = None if state.cursor is None else state.cursor - (0.0 if state.exact else self.policy.margin)
+                state.list_started = now
                 plans.append(ListPlan(partition, after))
         return plans
 
@@ -243,7 +253,9 @@ class PollerCore:
         if complete:
             newest = max((s.last_modified for s in entries), default=None)
             if newest is not None and (state.cursor is None or newest > state.cursor):
-                state.cursor = newest
+                state.cursor, state.cursor_set, state.exact = newest, now, False
+            elif state.list_started is not None and state.list_started >= state.cursor_set + self.policy.margin:
+                state.exact = True  # every change up to the cursor was visible to this List: no look-back needed
             state.failures = 0
             interval = self.partition_interval(partition)
             state.next_poll = None if interval is None else now + interval

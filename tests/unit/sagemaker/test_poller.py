@@ -227,8 +227,9 @@ async def test_driver_lists_once_per_interval_and_yields_what_changed() -> None:
         await clock.run_for(30.0)
         batch = batches.get_nowait()
         assert [(c.ref.name, c.reason, c.summary) for c in batch] == [("j3", "changed", s("j3", "Completed", 150.0))]
-        assert service.calls == [("ListTrainingJobs", 90.0, None), ("ListTrainingJobs", 90.0, "2"),
-                                 ("ListTrainingJobs", 90.0, "4")]
+        # The first List began 30 s (> margin) after the cursor was set and did not move it: everything up to the
+        # cursor was visible to it, so the next one needs no look-back (one page instead of the whole last minute).
+        assert service.calls == [("ListTrainingJobs", 100.0, None)]
         service.calls.clear()
         await clock.run_for(30.0)
         assert service.calls == [("ListTrainingJobs", 140.0, None)]  # the cursor moved to the newest change
@@ -266,3 +267,70 @@ async def test_driver_survives_a_crashing_list() -> None:
     clock.advance(30.0)
     assert await poller.poll_once() == []
     assert poller.core.next_wakeup(clock.now()) == 60.0
+
+
+def test_a_thousand_running_jobs_cost_one_list_per_interval_plus_a_describe_per_change() -> None:
+    """Behaviour 4 on the pure core, N = 1,000 for two simulated hours at a 1 s interval: the List is filtered by
+    the cursor, so each chain is one page however many jobs run; only jobs that changed are described (a completion
+    once, and a settled terminal job never again, though the look-back margin lists it again); every completion is
+    reported at the first poll after it. The service clock is the simulation's (one clock for both)."""
+    n, interval, hours = 1000, 1.0, 2
+    core = PollerCore(PollPolicy(interval=interval, margin=60.0, resync=3600.0))
+    modified = {f"job-{j:04d}": -3600.0 + 3.6 * j for j in range(n)}  # launched over the last hour
+    status = dict.fromkeys(modified, "InProgress")
+    ends = {f"job-{j:04d}": 0.5 + 14.4 * j for j in range(n // 2)}  # half of them end, one every 14.4 s
+    for name, at in modified.items():
+        core.track(ref(name), s(name, "InProgress", at), 0.0)
+    calls, reported, latencies = 0, {name: 0 for name in ends}, []
+    now = 0.0
+    while now < hours * 3600:
+        for name, end in ends.items():
+            if status[name] == "InProgress" and end <= now:
+                status[name], modified[name] = "Completed", end
+        for plan in core.due(now):
+            after = plan.modified_after if plan.modified_after is not None else float("-inf")
+            entries = sorted((s(nm, status[nm], at) for nm, at in modified.items() if at > after),
+                             key=lambda e: e.name)
+            calls += max(1, -(-len(entries) // 100))  # pages of 100
+            for change in core.listed(plan.partition, entries, now):
+                name = change.ref.name
+                assert change.reason == "changed" and status[name] == "Completed"
+                reported[name] += 1
+                latencies.append(now - ends[name])
+                calls += 1  # the Describe with the details
+                core.track(change.ref, s(name, "Completed", modified[name]), now)  # settled: untracked
+        for change in core.resyncs_due(now):
+            calls += 1
+            name = change.ref.name
+            core.track(change.ref, s(name, status[name], modified[name]), now)
+        now += interval
+    assert all(count == 1 for count in reported.values()), [k for k, v in reported.items() if v != 1]
+    assert max(latencies) <= interval
+    assert len(core.tracked()) == n - len(ends)
+    rate = calls / (hours * 3600)
+    assert rate <= 2.0, rate  # Lists ~1/s, 500 completions, ~750 resyncs at the hour: ~1.17/s
+
+
+def test_the_look_back_margin_is_dropped_once_a_list_begun_a_margin_later_saw_the_cursor_unmoved() -> None:
+    core = PollerCore(PollPolicy(interval=30.0, margin=60.0, resync=None))
+    for i in range(3):
+        core.track(ref(f"j{i}"), s(f"j{i}", "InProgress", 1000.0 + i), 0.0)
+    [plan] = core.due(30.0)
+    assert plan.modified_after == 1000.0 - 60.0  # cursor set at 0: a late change may still appear
+    core.listed(P, [s("j2", "InProgress", 1002.0)], 30.0)  # the cursor moves to 1002 at t=30
+    [plan] = core.due(60.0)
+    assert plan.modified_after == 1002.0 - 60.0  # only 30 s since the cursor moved: keep looking back
+    # A change that happened before the cursor but shows up late is still caught by the look-back.
+    changes = core.listed(P, [s("j0", "Completed", 1001.5), s("j2", "InProgress", 1002.0)], 60.0)
+    assert names(changes) == ["j0"]
+    [plan] = core.due(90.0)
+    assert plan.modified_after == 1002.0 - 60.0  # the List at 60 began only 30 s after the cursor moved
+    core.listed(P, [s("j2", "InProgress", 1002.0)], 90.0)  # began 60 s after: everything up to 1002 was visible
+    [plan] = core.due(120.0)
+    assert plan.modified_after == 1002.0  # no look-back: a quiet partition costs one page
+    core.listed(P, [s("j1", "Completed", 1500.0)], 120.0)  # a newer change moves the cursor: look back again
+    [plan] = core.due(150.0)
+    assert plan.modified_after == 1500.0 - 60.0
+    core.track(ref("j9"), s("j9", "InProgress", 900.0), 150.0)  # a job new to the poller lowers the cursor
+    [plan] = core.due(180.0)
+    assert plan.modified_after == 900.0 - 60.0

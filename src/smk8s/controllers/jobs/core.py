@@ -181,6 +181,30 @@ def mirrored_status(
     return {**fields, "conditions": _dump(merged), "observedGeneration": generation}
 
 
+def listed_status(
+    previous: Mapping[str, Any], status_field: str, state: str, generation: int | None, now: str
+) -> dict[str, Any]:
+    """``previous`` with the job status a List showed (``state``) and its conditions, before the full Describe.
+
+    What a List summary gives is enough for the visible transition (InProgress -> Completed, Stopping ...); the
+    details (model path, metrics, secondary status) follow with the Describe."""
+    status = {k: v for k, v in previous.items() if k != "lastCheckTime"}
+    merged = conditions(_conditions(previous), job_conditions(state, None), now, generation)
+    status.update({status_field: state, "conditions": _dump(merged), "observedGeneration": generation})
+    return status
+
+
+def listed_transition_applies(
+    status: Mapping[str, Any], status_field: str, arn_field: str, listed_state: str, *, deleting: bool,
+    generation: int | None,
+) -> bool:
+    """Whether a List summary's status may be written before describing the job: the object already mirrors
+    this job (its ARN recorded, spec observed, not being deleted) and the List shows another status. Not for
+    ``Failed``: the user must see the failure reason, which a List summary may lack."""
+    return (not deleting and bool(status.get(arn_field)) and status.get("observedGeneration") == generation
+            and listed_state != status.get(status_field) and listed_state != "Failed")
+
+
 def error_status(
     previous: Mapping[str, Any], reason: str, message: str, generation: int | None, now: str,
     *, terminal: bool,

@@ -5,6 +5,13 @@ objects from the informer cache; every write is guarded by the object's resource
 with 409 and is retried with backoff, never acted on twice. Create is idempotent by name: the job's name is fixed
 (spec, or generated from the uid) and every pass Describes before it Creates.
 
+Polled changes. The poller reports a job whose List summary changed (:meth:`JobReconciler.report`); its reconcile
+Describes it at once when a follow-up slot is free (at most ``follow_up_rate`` per second per kind), so a single
+completion is written once, with its details. In a burst (slots taken), a status transition the List already shows
+(InProgress -> Completed, Stopping, Stopped; not Failed, whose reason a summary may lack) is written at once from
+the summary, with its Event, and the Describe with the details (model path, metrics, secondary status) follows in
+the next free slot: completions show within a poll interval however many jobs change together.
+
 Errors (classified by :mod:`smk8s.sagemaker.errors`):
 
 - terminal (ValidationException ...): Ready False ``InvalidSpec`` for this generation, message in ``additional``, a
@@ -44,9 +51,13 @@ from smk8s.sagemaker import (
     SageMakerError,
 )
 from smk8s.sagemaker import TerminalError as SageMakerTerminalError
+from smk8s.sagemaker.api import JobSummary
 
 log = structlog.get_logger("smk8s.controllers.jobs")
 Obj = dict[str, Any]
+FOLLOW_UP_DESCRIBES_PER_SECOND = 1.0
+"""Per kind: Describes following a status written from a List summary (model path, metrics...) are spread to at
+most this rate, so a burst of completions is shown at once and detailed within the API budget."""
 
 
 @dataclass
@@ -72,6 +83,7 @@ class JobReconciler:
         *,
         training_jobs: CustomResourceClient | None = None,
         cached_training_job: Callable[[str, str], Any] | None = None,
+        follow_up_rate: float = FOLLOW_UP_DESCRIBES_PER_SECOND,
     ) -> None:
         self.adapter = adapter
         self.deps = deps
@@ -82,15 +94,37 @@ class JobReconciler:
         self.cached_training_job = cached_training_job
         self.requests: dict[JobRef, Request] = {}
         """Which object a polled job belongs to: the poller's changes become these requests."""
+        self.listed: dict[Request, JobSummary] = {}
+        """The newest List summary the poller reported for an object's job, not yet reconciled."""
+        self.follow_up_rate = follow_up_rate
+        self._next_follow_up = 0.0
+
+    def report(self, request: Request, summary: JobSummary) -> None:
+        """The poller saw ``summary`` in a List: the next reconcile of ``request`` may write it at once."""
+        self.listed[request] = summary
+
+    def follow_up_delay(self) -> float:
+        """Seconds until the next follow-up Describe slot (at most ``follow_up_rate`` per second), reserved now."""
+        now = self.poller.clock.now()
+        slot = max(now, self._next_follow_up)
+        self._next_follow_up = slot + 1.0 / self.follow_up_rate
+        return slot - now
 
     async def __call__(self, request: Request) -> Result:
         obj = self.cached(request.namespace, request.name)
+        summary = self.listed.pop(request, None)
         if obj is None:  # gone (e.g. a garbage-collected tuning child): stop polling for it
             for ref in [ref for ref, owner in self.requests.items() if owner == request]:
                 self.poller.core.untrack(ref)
                 del self.requests[ref]
             return Result()
-        return await _Pass(self, obj).run()
+        job = _Pass(self, obj)
+        if summary is not None and job.listed_applies(summary):
+            delay = self.follow_up_delay()
+            if delay > 0:  # Describes are queued (a burst of changes): show the List's status at once
+                await job.write_listed(summary)
+                return Result(requeue_after=delay)  # the Describe with the details follows, within the budget
+        return await job.run()
 
 
 class _Pass:
@@ -121,6 +155,21 @@ class _Pass:
 
     def event(self, type_: str, reason: str, note: str) -> None:
         self.r.deps.events.eventf(self.obj, type_, reason, reason, note)
+
+    def listed_applies(self, summary: JobSummary) -> bool:
+        """Whether the status a List showed for this object's job may be written before its Describe."""
+        return summary.name == self.name and core.listed_transition_applies(
+            self.status, self.a.status_field, self.a.arn_status_field, summary.status,
+            deleting=bool(self.meta.get("deletionTimestamp")), generation=self.generation)
+
+    async def write_listed(self, summary: JobSummary) -> None:
+        """Write the status transition a List showed (:meth:`listed_applies`), without a Describe."""
+        old_state = self.status.get(self.a.status_field)
+        await self._write(core.listed_status(self.status, self.a.status_field, summary.status, self.generation,
+                                             self.stamp()))
+        transition = core.transition_event(self.a.kind, old_state, summary.status, None)
+        if transition is not None:
+            self.event(*transition)
 
     async def run(self) -> Result:
         try:

@@ -95,6 +95,8 @@ class JobController(Controller):
             for change in batch:
                 request = self.reconciler.requests.get(change.ref)
                 if request is not None:
+                    if change.reason == "changed" and change.summary is not None:
+                        self.reconciler.report(request, change.summary)
                     self.queue.add(request)
 
 

@@ -58,7 +58,8 @@ class Harness:
         self.manager = Manager(api, metrics_bind_address="0", health_probe_bind_address="0",
                                registry=self.registry)
         self.sagemaker: SageMaker = sagemaker_for(aws, self.registry, settings=settings)
-        self.controllers = build_job_controllers(self.manager, self.sagemaker, poll_interval=POLL, **options)
+        options.setdefault("poll_interval", POLL)
+        self.controllers = build_job_controllers(self.manager, self.sagemaker, **options)
         self.clients = {k: CustomResourceClient(api, GROUP, VERSION, a.plural) for k, a in ADAPTERS.items()}
         self._task: asyncio.Task[None] | None = None
 

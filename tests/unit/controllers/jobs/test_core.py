@@ -162,3 +162,27 @@ def test_events_for_transitions() -> None:
         "Normal", "InProgress", "The TrainingJob is InProgress")
     assert core.transition_event("TrainingJob", "InProgress", "Failed", "boom") == (
         "Warning", "Failed", "The TrainingJob failed: boom")
+
+
+def test_a_listed_status_is_written_before_the_describe_keeping_the_mirrored_details() -> None:
+    running = {**core.mirrored_status({"trainingJobStatus": "InProgress", "trainingJobArn": "arn:x",
+                                       "secondaryStatus": "Training"}, "InProgress", {}, 2, "2026-01-01T00:00:00Z"),
+               "lastCheckTime": "2026-01-01T00:00:00Z"}
+    done = core.listed_status(running, "trainingJobStatus", "Completed", 2, "2026-01-01T01:00:00Z")
+    assert done["trainingJobStatus"] == "Completed" and done["secondaryStatus"] == "Training"
+    assert done["trainingJobArn"] == "arn:x" and done["observedGeneration"] == 2 and "lastCheckTime" not in done
+    types = {c["type"]: c["status"] for c in done["conditions"]}
+    assert types["Complete"] == "True" and types["Ready"] == "True"
+    assert done["conditions"] == core.mirrored_status({}, "Completed", running, 2, "2026-01-01T01:00:00Z")[
+        "conditions"]  # the full Describe later changes no condition
+
+    def applies(status: dict[str, object], state: str, *, deleting: bool = False, generation: int = 2) -> bool:
+        return core.listed_transition_applies(status, "trainingJobStatus", "trainingJobArn", state,
+                                              deleting=deleting, generation=generation)
+
+    assert applies(running, "Completed") and applies(running, "Stopping")
+    assert not applies(running, "InProgress")  # nothing visible in the summary changed: Describe as usual
+    assert not applies(running, "Failed")  # the user must see the failure reason, which a summary may lack
+    assert not applies(running, "Completed", deleting=True)
+    assert not applies(running, "Completed", generation=3)  # a spec change to apply first
+    assert not applies({}, "Completed")  # not yet known to be ours
