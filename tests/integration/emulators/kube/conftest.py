@@ -36,3 +36,9 @@ def api(kube: RunningKube) -> Iterator[client.ApiClient]:
         yield api_client
     finally:
         api_client.close()
+
+
+@pytest.fixture
+def official(api: client.ApiClient) -> client.ApiClient:
+    """The same official client, under the name the discovery and error tests use."""
+    return api

@@ -12,7 +12,6 @@ Upstream references (kubernetes/kubernetes, staging/src/k8s.io):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import aiohttp
 import pytest
 import yaml
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio.dynamic import DynamicClient
@@ -40,15 +38,6 @@ AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGro
 
 
 # -- fixtures --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def official(kube: RunningKube) -> Iterator[k8s.ApiClient]:
-    api_client: k8s.ApiClient = k8s_config.new_client_from_config(str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
-    try:
-        yield api_client
-    finally:
-        api_client.close()  # type: ignore[no-untyped-call]
 
 
 async def get_json(http: aiohttp.ClientSession, path: str, **headers: str) -> tuple[aiohttp.ClientResponse, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,15 +27,6 @@ RFC1123_SUBDOMAIN = (
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
 STALE = "the object has been modified; please apply your changes to the latest version and try again"
-
-
-@pytest.fixture
-def official(kube: RunningKube) -> Iterator[k8s.ApiClient]:
-    api_client: k8s.ApiClient = k8s_config.new_client_from_config(str(kube.kubeconfig_path))  # type: ignore[no-untyped-call]
-    try:
-        yield api_client
-    finally:
-        api_client.close()  # type: ignore[no-untyped-call]
 
 
 def client_for(kube: RunningKube, token: str | None = None, retries: int | bool | None = None) -> k8s.ApiClient:
