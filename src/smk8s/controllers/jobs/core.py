@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smk8s.api.v1.common import READY, Condition
+from smk8s.api.v1.common import COMPLETE, FAILED, READY, Condition
 from smk8s.api.v1.convert import conditions, job_conditions
 
 FINALIZER = "sagemaker-operator-finalizer"
@@ -187,9 +187,16 @@ def listed_status(
     """``previous`` with the job status a List showed (``state``) and its conditions, before the full Describe.
 
     What a List summary gives is enough for the visible transition (InProgress -> Completed, Stopping ...); the
-    details (model path, metrics, secondary status) follow with the Describe."""
+    details (model path, metrics, secondary status) follow with the Describe. A completion's ``Complete`` and
+    ``Ready`` conditions wait for those details: whoever runs ``kubectl wait --for=condition=Complete`` then reads
+    ``status.modelPath`` must find it (a CI run once caught a script doing exactly that)."""
     status = {k: v for k, v in previous.items() if k != "lastCheckTime"}
-    merged = conditions(_conditions(previous), job_conditions(state, None), now, generation)
+    if state == "Completed":
+        message = "The job completed; its results (model path, metrics) are being recorded"
+        listed = [(c, False, "RecordingResults", message) for c in (READY, COMPLETE, FAILED)]
+    else:
+        listed = job_conditions(state, None)
+    merged = conditions(_conditions(previous), listed, now, generation)
     status.update({status_field: state, "conditions": _dump(merged), "observedGeneration": generation})
     return status
 

@@ -171,10 +171,16 @@ def test_a_listed_status_is_written_before_the_describe_keeping_the_mirrored_det
     done = core.listed_status(running, "trainingJobStatus", "Completed", 2, "2026-01-01T01:00:00Z")
     assert done["trainingJobStatus"] == "Completed" and done["secondaryStatus"] == "Training"
     assert done["trainingJobArn"] == "arn:x" and done["observedGeneration"] == 2 and "lastCheckTime" not in done
-    types = {c["type"]: c["status"] for c in done["conditions"]}
-    assert types["Complete"] == "True" and types["Ready"] == "True"
-    assert done["conditions"] == core.mirrored_status({}, "Completed", running, 2, "2026-01-01T01:00:00Z")[
-        "conditions"]  # the full Describe later changes no condition
+    # Complete waits for the Describe: `kubectl wait --for=condition=Complete` then reading modelPath must work.
+    listed = {c["type"]: (c["status"], c["reason"]) for c in done["conditions"]}
+    assert listed == {"Ready": ("False", "RecordingResults"), "Complete": ("False", "RecordingResults"),
+                      "Failed": ("False", "RecordingResults")}
+    described = core.mirrored_status({"trainingJobStatus": "Completed", "trainingJobArn": "arn:x"}, "Completed",
+                                     done, 2, "2026-01-01T01:00:05Z")
+    assert {c["type"]: c["status"] for c in described["conditions"]} == {
+        "Ready": "True", "Complete": "True", "Failed": "False"}
+    stopping = core.listed_status(running, "trainingJobStatus", "Stopping", 2, "2026-01-01T01:00:00Z")
+    assert {c["type"]: c["reason"] for c in stopping["conditions"]}["Ready"] == "Stopping"
 
     def applies(status: dict[str, object], state: str, *, deleting: bool = False, generation: int = 2) -> bool:
         return core.listed_transition_applies(status, "trainingJobStatus", "trainingJobArn", state,
