@@ -30,15 +30,14 @@ if TYPE_CHECKING:
 SetupFunc = Callable[["Manager", argparse.Namespace], None]
 
 
+def _setup_controllers(manager: Manager, args: argparse.Namespace) -> None:
+    from smk8s.controllers.setup import setup_controllers
 
-def _setup_job_controllers(manager: Manager, args: argparse.Namespace) -> None:
-    from smk8s.controllers.jobs.setup import setup_job_controllers
-
-    setup_job_controllers(manager, args)
+    setup_controllers(manager, args)
 
 
-CONTROLLERS: tuple[SetupFunc, ...] = (_setup_job_controllers,)
-"""The product's controllers: TrainingJob, ProcessingJob, BatchTransformJob, HyperparameterTuningJob."""
+CONTROLLERS: tuple[SetupFunc, ...] = (_setup_controllers,)
+"""The product's controllers (:func:`smk8s.controllers.setup.setup_controllers`)."""
 
 DEFAULT_LEADER_ELECTION_ID = "smk8s-controller-manager.sagemaker.aws.amazon.com"
 
@@ -71,9 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long in-flight reconciles may take to finish on shutdown (negative: no limit)")
     parser.add_argument("--log-level", choices=LEVELS, default="info", help="lowest level logged")
     parser.add_argument("--log-format", choices=FORMATS, default="json", help="log line format")
-    from smk8s.controllers.jobs.setup import add_arguments as add_job_arguments
+    from smk8s.controllers.setup import add_arguments as add_controller_arguments
 
-    add_job_arguments(parser)
+    add_controller_arguments(parser)
 
 
 def main(args: argparse.Namespace, setups: Sequence[SetupFunc] = CONTROLLERS) -> int:

@@ -24,6 +24,7 @@ from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.api.v1.registry import INFO
 from smk8s.controllers.jobs.adapters import ADAPTERS
 from smk8s.controllers.jobs.setup import build_job_controllers
+from smk8s.controllers.services import Services
 from smk8s.emulators.aws.server import AwsEmulator
 from smk8s.emulators.kube.server import KubeEmulator
 from smk8s.informers import object_key
@@ -59,7 +60,8 @@ class Harness:
                                registry=self.registry)
         self.sagemaker: SageMaker = sagemaker_for(aws, self.registry, settings=settings)
         options.setdefault("poll_interval", POLL)
-        self.controllers = build_job_controllers(self.manager, self.sagemaker, **options)
+        self.controllers = build_job_controllers(self.manager, Services.for_manager(self.manager, self.sagemaker),
+                                                 **options)
         self.clients = {k: CustomResourceClient(api, GROUP, VERSION, a.plural) for k, a in ADAPTERS.items()}
         self._task: asyncio.Task[None] | None = None
 

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from smk8s.controllers.jobs import core
-from smk8s.controllers.jobs.setup import GenerationChanged, add_arguments
 from smk8s.controllers.jobs.tuning_children import TUNING_JOB_LABEL, child_object
+from smk8s.controllers.predicates import GenerationChanged
+from smk8s.controllers.setup import add_arguments
 
 TUNING = {
     "metadata": {"name": "hpo", "namespace": "ns", "uid": "u-1", "labels": {"shard": "a"}},

@@ -1,0 +1,1 @@
+"""``kubectl smlogs``: stream the CloudWatch logs of SageMaker jobs named by our custom resources."""
