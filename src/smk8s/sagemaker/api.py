@@ -160,14 +160,21 @@ class SageMakerApi:
     def resolved_endpoint(self) -> str | None:
         return self._owner.clients.endpoint_for(SAGEMAKER, self.endpoint)
 
-    async def call(self, operation: str, job: str | None = None, **params: Any) -> dict[str, Any]:
-        """One API call by operation name (``CreateTrainingJob``), logged, counted and classified."""
+    async def call(
+        self, operation: str, job: str | None = None, *, service: str = SAGEMAKER, **params: Any
+    ) -> dict[str, Any]:
+        """One API call by operation name (``CreateTrainingJob``), logged, counted and classified.
+
+        ``service`` is the botocore service name: ``sagemaker`` (at ``spec.sageMakerEndpoint`` when given), or
+        another service the controllers drive beside it (``application-autoscaling``, at its standard endpoint
+        configuration), counted in the same metrics by operation name."""
         owner = self._owner
         started = owner.clock.now()
         outcome = "success"
         error: SageMakerError | None = None
         try:
-            client = await owner.clients.client(SAGEMAKER, self.region, self.endpoint)
+            endpoint = self.endpoint if service == SAGEMAKER else None
+            client = await owner.clients.client(service, self.region, endpoint)
             method = getattr(client, _snake(operation))
             result: dict[str, Any] = await method(**params)
             return result
