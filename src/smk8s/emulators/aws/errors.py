@@ -42,6 +42,18 @@ def throttling(message: str = "Rate exceeded") -> AwsError:
     return AwsError("ThrottlingException", message)
 
 
+def access_denied(caller_arn: str, action: str) -> AwsError:
+    """What IAM answers when the caller's policies do not allow ``action`` (``sagemaker:CreateTrainingJob``): 400
+    ``AccessDeniedException`` naming the caller and the action, as in users' reports of real errors, e.g.
+    github.com/aws/amazon-sagemaker-feedback/issues/88 ("User: arn:aws:sts::...:assumed-role/... is not authorized
+    to perform: sagemaker:AddTags on resource: ... because no ... policy allows the sagemaker:AddTags action")."""
+    return AwsError(
+        "AccessDeniedException",
+        f"User: {caller_arn} is not authorized to perform: {action} because no identity-based policy allows the "
+        f"{action} action",
+    )
+
+
 def internal_failure(message: str = "An internal error has occurred.") -> AwsError:
     return AwsError("InternalFailure", message, 500)
 

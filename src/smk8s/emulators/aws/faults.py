@@ -1,6 +1,6 @@
-"""Injected faults for resilience tests: 500 InternalFailure, 503 ServiceUnavailable, throttling, added latency and
-dropped connections, chosen per request from a seeded random generator (the same seed and the same sequence of
-requests give the same faults).
+"""Injected faults for resilience tests: 500 InternalFailure, 503 ServiceUnavailable, throttling, AccessDenied (the
+caller's policy lacks the operation's permission), added latency and dropped connections, chosen per request from
+a seeded random generator (the same seed and the same sequence of requests give the same faults).
 
 A :class:`FaultRule` matches requests by service and operation (empty = all) and gives the fraction of matching
 calls to fail each way; the fractions are cumulative bands of one draw in [0, 1), so
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("internal_failure", "service_unavailable", "throttle", "drop")
+FAULT_KINDS = ("internal_failure", "service_unavailable", "throttle", "access_denied", "drop")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class FaultRule:
     internal_failure: float = 0.0
     service_unavailable: float = 0.0
     throttle: float = 0.0
+    access_denied: float = 0.0
     drop: float = 0.0
     latency_seconds: float = 0.0
     times: int | None = None
@@ -45,6 +46,7 @@ class FaultRule:
             internal_failure=float(data.get("internal_failure", 0.0)),
             service_unavailable=float(data.get("service_unavailable", 0.0)),
             throttle=float(data.get("throttle", 0.0)),
+            access_denied=float(data.get("access_denied", 0.0)),
             drop=float(data.get("drop", 0.0)),
             latency_seconds=float(data.get("latency_seconds", 0.0)),
             times=None if data.get("times") is None else int(data["times"]),

@@ -48,7 +48,7 @@ from aiohttp import web
 
 from smk8s.emulators.aws import autoscaling, logs, protocol, sagemaker
 from smk8s.emulators.aws.clock import VirtualClock
-from smk8s.emulators.aws.errors import AwsError, internal_failure, service_unavailable, throttling
+from smk8s.emulators.aws.errors import AwsError, access_denied, internal_failure, service_unavailable, throttling
 from smk8s.emulators.aws.faults import FaultInjector
 from smk8s.emulators.aws.protocol import ParsedRequest
 from smk8s.emulators.aws.quotas import RateLimiter
@@ -64,7 +64,8 @@ CONFIG_KEYS = frozenset(
     {"time_scale", "seed", "account_id", "region", "verify_signatures", "credentials", "quotas", "rates", "faults"}
 )
 # The query protocol (STS) names some common errors differently from the JSON services.
-_QUERY_CODES = {"ThrottlingException": "Throttling", "ValidationException": "ValidationError"}
+_QUERY_CODES = {"ThrottlingException": "Throttling", "ValidationException": "ValidationError",
+                "AccessDeniedException": "AccessDenied"}
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ class AwsEmulator:
                     request.transport.abort()
                 raise web.HTTPServiceUnavailable()  # never written: the connection is gone
             if decision.kind is not None:
-                raise _injected(decision.kind)
+                raise _injected(decision.kind, self.credentials.identity_of(access_key).arn, service, operation)
             if not self.rate_limiter.allow(service, operation):
                 raise throttling()
             validate_input(service, op_model, parsed.params)
@@ -420,11 +421,13 @@ def _snapshot(store: object) -> Any:
     return snapshot() if callable(snapshot) else None
 
 
-def _injected(kind: str) -> AwsError:
+def _injected(kind: str, caller_arn: str, service: str, operation: str) -> AwsError:
     if kind == "internal_failure":
         return internal_failure()
     if kind == "service_unavailable":
         return service_unavailable()
+    if kind == "access_denied":
+        return access_denied(caller_arn, f"{service}:{operation}")
     return throttling()
 
 

@@ -251,6 +251,25 @@ async def test_injected_server_errors(aws: AwsEmulator, kind: str, code: str, st
     assert aws.faults.snapshot()["injected"] == {kind: 1}
 
 
+async def test_injected_access_denied_names_the_caller_and_the_permission(aws: AwsEmulator) -> None:
+    """IAM's refusal as botocore raises it (400 AccessDeniedException, "User: ARN is not authorized to perform:
+    service:Operation ..."), for the JSON services and, as ``AccessDenied``, for STS's query protocol."""
+    aws.set_faults([{"operations": ["DescribeTrainingJob", "GetLogEvents", "GetCallerIdentity"],
+                     "access_denied": 1.0}])
+    async with client(aws, "sagemaker") as sm:
+        error = await error_of(sm.describe_training_job(TrainingJobName="job"))
+    assert (error["Code"], error["Status"]) == ("AccessDeniedException", 400)
+    assert "is not authorized to perform: sagemaker:DescribeTrainingJob because" in error["Message"]
+    assert error["Message"].startswith("User: arn:aws:iam::")
+    async with client(aws, "logs") as logs:
+        error = await error_of(logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName="s"))
+    assert error["Code"] == "AccessDeniedException" and "logs:GetLogEvents" in error["Message"]
+    async with client(aws, "sts") as sts:
+        error = await error_of(sts.get_caller_identity())
+    assert (error["Code"], error["Status"]) == ("AccessDenied", 400)
+    assert aws.faults.snapshot()["injected"] == {"access_denied": 3}
+
+
 async def test_injected_faults_are_retried_by_botocore(aws: AwsEmulator) -> None:
     aws.set_faults([{"service_unavailable": 1.0, "times": 2}])
     config = Config(retries={"total_max_attempts": 3, "mode": "standard"})
