@@ -112,6 +112,27 @@ def is_blocked(status: Mapping[str, Any], generation: int | None) -> bool:
     return ready is not None and ready.reason in BLOCKING_REASONS and ready.observed_generation == generation
 
 
+def ready_reason(status: Mapping[str, Any]) -> str | None:
+    """The reason of the Ready condition, if any."""
+    ready = _condition(status, READY)
+    return None if ready is None else ready.reason
+
+
+RECOVERABLE_BACKOFF_BASE = 0.005
+RECOVERABLE_BACKOFF_CAP = 1000.0
+
+
+def recoverable_delay(suggested: float, failures: int) -> float:
+    """Seconds before retrying an object after its ``failures``-th consecutive recoverable error (1, 2, ...).
+
+    The larger of the error's own suggestion (throttling's, AccessDenied's long one) and client-go's default
+    per-item exponential back-off (5 ms doubling per consecutive failure of this object, capped at 1000 s), so an
+    object that keeps failing (a region that is down, a permission nobody fixes) costs fewer and fewer calls while
+    a passing throttle costs no more than its suggested delay."""
+    growing = min(RECOVERABLE_BACKOFF_BASE * 2 ** max(failures - 1, 0), RECOVERABLE_BACKOFF_CAP)
+    return max(suggested, growing, 0.001)
+
+
 def retain(annotations: Mapping[str, str], default_policy: str) -> bool:
     """Deletion policy: the annotation wins over the manager's ``--deletion-policy``."""
     return annotations.get(DELETION_POLICY_ANNOTATION, default_policy).strip().lower() == "retain"

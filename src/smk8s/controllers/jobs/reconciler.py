@@ -19,7 +19,8 @@ Errors (classified by :mod:`smk8s.sagemaker.errors`):
   most one Create per generation;
 - AlreadyExists on Create: re-described; ours (our uid tag) is adopted, anyone else's is a ``NameConflict``;
 - recoverable (throttled, 5xx, network, AccessDenied naming whose permission): Ready False with the reason and
-  message, the job's own status fields untouched, retried after the error's suggested delay.
+  message, a Warning event when that reason starts, the job's own status fields untouched, retried after
+  :func:`~.core.recoverable_delay` (the error's suggested delay, growing with the object's consecutive failures).
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class JobReconciler:
         """The newest List summary the poller reported for an object's job, not yet reconciled."""
         self.follow_up_rate = follow_up_rate
         self._next_follow_up = 0.0
+        self.failures: dict[tuple[str, str], int] = {}
+        """Consecutive recoverable errors per object (namespace, name): its retry delay grows with them."""
 
     def report(self, request: Request, summary: JobSummary) -> None:
         """The poller saw ``summary`` in a List: the next reconcile of ``request`` may write it at once."""
@@ -114,6 +117,7 @@ class JobReconciler:
         obj = self.cached(request.namespace, request.name)
         summary = self.listed.pop(request, None)
         if obj is None:  # gone (e.g. a garbage-collected tuning child): stop polling for it
+            self.failures.pop((request.namespace, request.name), None)
             for ref in [ref for ref, owner in self.requests.items() if owner == request]:
                 self.poller.core.untrack(ref)
                 del self.requests[ref]
@@ -146,6 +150,7 @@ class _Pass:
         self.endpoint: str | None = self.spec.get("sageMakerEndpoint")
         self.api: SageMakerApi = owner.deps.sagemaker.at(self.region, self.endpoint)
         self.tags = core.our_tags(meta["namespace"], meta["name"], meta["uid"])
+        self.key: tuple[str, str] = (meta["namespace"], meta["name"])
 
     def now(self) -> datetime.datetime:
         return self.r.deps.wall_clock()
@@ -173,9 +178,11 @@ class _Pass:
 
     async def run(self) -> Result:
         try:
-            return await self._run()
+            result = await self._run()
         except (RetryableError, AccessDeniedError) as err:
             return await self._recoverable(err)
+        self.r.failures.pop(self.key, None)
+        return result
 
     async def _run(self) -> Result:
         description = await self.api.describe(self.a.job_kind, self.name)
@@ -320,12 +327,15 @@ class _Pass:
         raise TerminalError(message)
 
     async def _recoverable(self, err: SageMakerError) -> Result:
-        delay = Result(requeue_after=max(err.suggested_delay, 0.001))
+        failures = self.r.failures[self.key] = self.r.failures.get(self.key, 0) + 1
+        delay = Result(requeue_after=core.recoverable_delay(err.suggested_delay, failures))
         if core.is_blocked(self.status, self.generation):
             # Keep the terminal condition: overwriting it would unblock this generation and send the rejected
             # spec again on the next pass (at most one Create per generation).
             return delay
         reason = core.RETRY_REASONS.get(err.outcome, "SageMakerError")
+        if core.ready_reason(self.status) != reason:  # once per episode, not per retry
+            self.event(WARNING, reason, str(err))
         await self._write(core.error_status(self.status, reason, str(err), self.generation, self.stamp(),
                                             terminal=False))
         return delay

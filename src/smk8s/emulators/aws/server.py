@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024
 CALL_HISTORY = 10_000
 CONFIG_KEYS = frozenset(
-    {"time_scale", "seed", "account_id", "region", "verify_signatures", "credentials", "quotas", "rates", "faults"}
+    {"time_scale", "seed", "account_id", "region", "verify_signatures", "credentials", "quotas", "rates", "faults",
+     "unassumable_roles"}
 )
 # The query protocol (STS) names some common errors differently from the JSON services.
 _QUERY_CODES = {"ThrottlingException": "Throttling", "ValidationException": "ValidationError",
@@ -151,6 +152,8 @@ class AwsEmulator:
             self.world.quotas.configure(cfg["quotas"])
         if "rates" in cfg:
             self.rate_limiter.configure(cfg["rates"])
+        if "unassumable_roles" in cfg:
+            self.world.unassumable_roles.update(str(r) for r in cfg["unassumable_roles"])
         if "faults" in cfg:
             self.faults.configure_from(cfg["faults"])
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from smk8s.emulators.aws.autoscaling import AutoScalingState
 from smk8s.emulators.aws.clock import VirtualClock
+from smk8s.emulators.aws.errors import validation
 from smk8s.emulators.aws.logs import LogStore
 from smk8s.emulators.aws.quotas import Quotas
 from smk8s.emulators.aws.sagemaker.state import SageMakerState
@@ -69,6 +70,19 @@ class World:
     scheduler: Scheduler = field(default_factory=Scheduler)
     # Account quotas (``world.quotas.limit("training-jobs-running")``; see quotas.py), set by config/control API.
     quotas: Quotas = field(default_factory=Quotas)
+    # Execution roles SageMaker cannot assume (missing, or not trusting sagemaker.amazonaws.com): config key
+    # ``unassumable_roles``. A Create naming one fails as SageMaker's does (:meth:`check_execution_role`).
+    unassumable_roles: set[str] = field(default_factory=set)
+
+    def check_execution_role(self, role_arn: object) -> None:
+        """Raise SageMaker's ValidationException for a job or model whose execution role cannot be assumed.
+
+        The text as users report it from CreateTransformJob (github.com/awslabs/
+        predictive-maintenance-using-machine-learning/issues/3); the operator's error classification tells this
+        job-role refusal from an AccessDenied on its own role."""
+        if isinstance(role_arn, str) and role_arn in self.unassumable_roles:
+            raise validation(f"Could not assume role {role_arn}. Please ensure that the role exists and allows "
+                             "principal 'sagemaker.amazonaws.com' to assume the role.")
 
     def advance(self) -> None:
         """Bring every lifecycle up to the clock's now."""

@@ -192,3 +192,13 @@ def test_a_listed_status_is_written_before_the_describe_keeping_the_mirrored_det
     assert not applies(running, "Completed", deleting=True)
     assert not applies(running, "Completed", generation=3)  # a spec change to apply first
     assert not applies({}, "Completed")  # not yet known to be ours
+
+
+def test_recoverable_errors_back_off_per_object_growing_from_the_errors_own_suggestion() -> None:
+    # client-go's default per-item limiter: 5 ms doubling to 1000 s (reference/controller-runtime.md)
+    delays = [core.recoverable_delay(0.0, n) for n in range(1, 25)]
+    assert delays[:3] == [0.005, 0.01, 0.02] and delays[-1] == 1000.0
+    assert core.recoverable_delay(0.5, 1) == 0.5  # a throttle's suggestion wins while the streak is short
+    assert core.recoverable_delay(0.5, 12) == 0.005 * 2 ** 11  # a long streak grows past it
+    assert core.recoverable_delay(120.0, 1) == 120.0  # AccessDenied's long suggestion
+    assert core.recoverable_delay(0.0, 0) > 0

@@ -766,6 +766,7 @@ def create_training_job(world: World, request: dict[str, Any], *, tuning_job_arn
     store = world.sagemaker.jobs
     name = str(request["TrainingJobName"])
     arn = _check_name_free(world, TRAINING, name)
+    world.check_execution_role(request.get("RoleArn"))
     tags = list(request.get("Tags") or [])
     outcome = outcome_from_tags(tags, TRAINING)
     spot = bool(request.get("EnableManagedSpotTraining"))
@@ -976,6 +977,7 @@ def _create_run_job(world: World, kind: Kind, request: dict[str, Any], echo: tup
                     starting: float, default_length: float) -> dict[str, Any]:
     name = str(request[kind.name_member])
     arn = _check_name_free(world, kind, name)
+    world.check_execution_role(request.get("RoleArn"))  # processing; a transform job runs as its model's role
     tags = list(request.get("Tags") or [])
     outcome = outcome_from_tags(tags, kind)
     world.quotas.check(QUOTAS[kind.label], world.sagemaker.jobs.running(kind))

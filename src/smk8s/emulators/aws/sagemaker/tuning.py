@@ -427,6 +427,8 @@ def create_hyper_parameter_tuning_job(world: World, request: dict[str, Any]) -> 
     if (single is None) == (multiple is None):
         raise validation("Exactly one of TrainingJobDefinition or TrainingJobDefinitions must be provided.")
     definitions = [dict(single)] if single is not None else [dict(d) for d in multiple or []]
+    for definition in definitions:
+        world.check_execution_role(definition.get("RoleArn"))
     config = request["HyperParameterTuningJobConfig"]
     for definition in definitions:
         objective = definition.get("TuningObjective") or config.get("HyperParameterTuningJobObjective")
