@@ -129,7 +129,7 @@ def recoverable_delay(suggested: float, failures: int) -> float:
     per-item exponential back-off (5 ms doubling per consecutive failure of this object, capped at 1000 s), so an
     object that keeps failing (a region that is down, a permission nobody fixes) costs fewer and fewer calls while
     a passing throttle costs no more than its suggested delay."""
-    growing = min(RECOVERABLE_BACKOFF_BASE * 2 ** max(failures - 1, 0), RECOVERABLE_BACKOFF_CAP)
+    growing: float = min(RECOVERABLE_BACKOFF_BASE * 2.0 ** max(failures - 1, 0), RECOVERABLE_BACKOFF_CAP)
     return max(suggested, growing, 0.001)
 
 
