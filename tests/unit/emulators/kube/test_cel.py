@@ -458,3 +458,24 @@ def test_rule_set_compiles_once_and_is_reusable() -> None:
     assert check_rules(job, None, training_job_schema(), rules) == rules.check(job)
     assert len(rules.check(job)) == 1
     assert rules.check(training_job(maxRuntimeSeconds=100)) == []
+
+
+def test_remembered_outcomes_are_keyed_by_self_and_old_self() -> None:
+    """The memo (rule, self, oldSelf) -> outcome never answers for other values: an immutability rule passes,
+    fails, and passes again as the values change back, and old entries are dropped beyond the memo size."""
+    from smk8s.emulators.kube import cel
+
+    schema = node({"type": "string"}, {"rule": "self == oldSelf", "message": "immutable"})
+    rules = RuleSet(schema)
+
+    def update(new: str, old: str) -> list[Cause]:
+        obj = {"apiVersion": "g/v1", "kind": "K", "metadata": {"name": "n"}, "spec": {"x": new}}
+        return rules.check(obj, {**obj, "spec": {"x": old}})
+
+    assert update("a", "a") == []
+    assert [c.message for c in update("b", "a")] == ["Invalid value: \"b\": immutable"]
+    assert update("a", "a") == [] and update("b", "b") == []
+    assert update("b", "a") == update("b", "a")  # remembered, same answer
+    for i in range(cel.OUTCOME_MEMO_SIZE + 10):
+        update(str(i), str(i))
+    assert len(rules._outcomes) == cel.OUTCOME_MEMO_SIZE
