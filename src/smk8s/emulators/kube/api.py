@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from smk8s.emulators.kube import apply as ssa
-from smk8s.emulators.kube import builtin_schema, cel, errors, patch, schema, validation
+from smk8s.emulators.kube import builtin_schema, cel, conversion, errors, patch, schema, validation
 from smk8s.emulators.kube.registry import Registry
 from smk8s.emulators.kube.resources import ResourceType
 from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
@@ -192,16 +192,24 @@ class ObjectAPI:
     # -- reads -----------------------------------------------------------------------------------------------
 
     def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
-        obj = self.store.get(rt.group_resource, namespace if rt.namespaced else "", name)
+        obj = self.store.get(rt.storage, namespace if rt.namespaced else "", name)
         if obj is None:
             raise errors.not_found(rt.group, rt.plural, name)
         return self.present(rt, obj)
 
     def present(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        """The stored object as served through ``rt``'s version (CRD conversion ``None`` only changes apiVersion)."""
+        """The stored object as served through ``rt``'s version (CRD conversion ``None`` only changes apiVersion;
+        a resource stored as another API group's is converted, :mod:`.conversion`)."""
+        if rt.stored_as is not None:
+            return conversion.from_storage(rt.group, rt.version, rt.kind, obj)
         if obj.get("apiVersion") == rt.api_version:
             return obj
         return {**obj, "apiVersion": rt.api_version}
+
+    @staticmethod
+    def _to_storage(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        """An object in ``rt``'s form as it is stored (the inverse of :meth:`present`)."""
+        return obj if rt.stored_as is None else conversion.to_storage(rt.group, obj)
 
     def list_collection(self, rt: ResourceType, namespace: str | None, opts: ListOptions) -> dict[str, Any]:
         labels = LabelSelector.parse(opts.label_selector)
@@ -213,7 +221,7 @@ class ObjectAPI:
             o
             for o in items
             if labels.matches(o["metadata"].get("labels") or {})
-            and fields.matches(object_fields(o, rt.namespaced, rt.selectable_fields))
+            and fields.matches(object_fields(self.present(rt, o), rt.namespaced, rt.selectable_fields))
         ]
         meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if start:
@@ -235,7 +243,7 @@ class ObjectAPI:
         self, rt: ResourceType, namespace: str | None, opts: ListOptions
     ) -> tuple[int, list[dict[str, Any]], str]:
         """(revision, objects, start key) the list reads from, per resourceVersion/resourceVersionMatch rules."""
-        gr = rt.group_resource
+        gr = rt.storage
         if opts.continue_token:
             if opts.resource_version not in ("", "0") or opts.resource_version_match:
                 raise errors.bad_request("specifying resource version is not allowed when using continue")
@@ -302,7 +310,7 @@ class ObjectAPI:
             # etcd3 store.Create returns storage.ErrResourceVersionSetOnCreate, a plain error: 500, reason unknown.
             # (A value that does not parse as a revision slips through, as upstream; dry run never checks.)
             raise errors.APIError(500, "", "resourceVersion should not be set on objects to be created")
-        if self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) is not None:
+        if self.store.get(rt.storage, meta.get("namespace", ""), meta["name"]) is not None:
             raise errors.already_exists(rt.group, rt.plural, meta["name"])
         if managed:
             ssa.record_update(
@@ -316,13 +324,13 @@ class ObjectAPI:
             )
         if ctx.dry_run:
             return obj
-        stored = self.store.put(rt.group_resource, obj)
+        stored = self.store.put(rt.storage, self._to_storage(rt, obj))
         return self.present(rt, stored)
 
     def _generate_name(self, rt: ResourceType, namespace: str, prefix: str) -> str:
         for _ in range(8):
             name = validation.generate_name(prefix, self.rand)
-            if self.store.get(rt.group_resource, namespace if rt.namespaced else "", name) is None:
+            if self.store.get(rt.storage, namespace if rt.namespaced else "", name) is None:
                 return name
         return validation.generate_name(prefix, self.rand)
 
@@ -384,7 +392,7 @@ class ObjectAPI:
                 "the namespace of the provided object does not match the namespace sent on the request"
             )
         ns = namespace if rt.namespaced else ""
-        old = self.store.get(rt.group_resource, ns, name)
+        old = self.store.get(rt.storage, ns, name)
         strategy = strategy_for(rt)
         if old is None:
             if strategy.allow_create_on_update and not subresource:
@@ -451,6 +459,8 @@ class ObjectAPI:
         *,
         managed: bool = True,
     ) -> dict[str, Any]:
+        if rt.stored_as is not None:
+            old = self.present(rt, old)  # compared, admitted and recorded in the form the client wrote
         meta = new.setdefault("metadata", {})
         old_meta = old["metadata"]
         for key in _IMMUTABLE_ON_UPDATE:
@@ -492,14 +502,15 @@ class ObjectAPI:
         meta["resourceVersion"] = old_meta["resourceVersion"]
         if _without_volatile(new) == _without_volatile(old):
             # kube-apiserver skips no-op writes: no new resourceVersion, no watch event.
-            return self.present(rt, old)
+            return old if rt.stored_as is not None else self.present(rt, old)
         if ctx.dry_run:
             return new
+        stored = self._to_storage(rt, new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not _namespace_finalizers(rt, new):
-            self.store.put(rt.group_resource, new)
-            gone = self.store.remove(rt.group_resource, meta.get("namespace", ""), meta["name"])
-            return self.present(rt, gone or new)
-        return self.present(rt, self.store.put(rt.group_resource, new))
+            self.store.put(rt.storage, stored)
+            gone = self.store.remove(rt.storage, meta.get("namespace", ""), meta["name"])
+            return self.present(rt, gone or stored)
+        return self.present(rt, self.store.put(rt.storage, stored))
 
     # -- patch -----------------------------------------------------------------------------------------------
 
@@ -516,7 +527,7 @@ class ObjectAPI:
     ) -> tuple[dict[str, Any], bool]:
         """PATCH with any of the four patch types; returns (object, created) — only apply can create."""
         ns = namespace if rt.namespaced else ""
-        old = self.store.get(rt.group_resource, ns, name)
+        old = self.store.get(rt.storage, ns, name)
         if content_type in (PATCH_APPLY, PATCH_APPLY_CBOR):
             return self._apply(rt, namespace, name, old, raw, ctx, subresource, force)
         if force:
@@ -621,7 +632,7 @@ class ObjectAPI:
     def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> tuple[dict[str, Any], bool]:
         """DELETE; returns (object, deleted_now). Not deleted now means finalizers hold it (HTTP 202)."""
         ns = namespace if rt.namespaced else ""
-        old = self.store.get(rt.group_resource, ns, name)
+        old = self.store.get(rt.storage, ns, name)
         if old is None:
             raise errors.not_found(rt.group, rt.plural, name)
         meta = old["metadata"]
@@ -653,7 +664,7 @@ class ObjectAPI:
                 return self.present(rt, old), False
             updated = copy.deepcopy(old)
             updated["metadata"]["finalizers"] = finalizers
-            return self.present(rt, self.store.put(rt.group_resource, updated)), False
+            return self.present(rt, self.store.put(rt.storage, updated)), False
         if finalizers or _namespace_finalizers(rt, old):
             updated = copy.deepcopy(old)
             umeta = updated["metadata"]
@@ -674,10 +685,10 @@ class ObjectAPI:
                 )
             if opts.dry_run:
                 return self.present(rt, updated), False
-            return self.present(rt, self.store.put(rt.group_resource, updated)), False
+            return self.present(rt, self.store.put(rt.storage, updated)), False
         if opts.dry_run:
             return self.present(rt, old), True
-        gone = self.store.remove(rt.group_resource, ns, name)
+        gone = self.store.remove(rt.storage, ns, name)
         assert gone is not None
         return self.present(rt, gone), True
 

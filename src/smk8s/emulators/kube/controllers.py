@@ -169,11 +169,11 @@ class ClusterControllers:
             name = ns["metadata"]["name"]
             left = 0
             for rt in self._namespaced_types():
-                for obj in self.api.store.objects(rt.group_resource, name):
+                for obj in self.api.store.objects(rt.storage, name):
                     left += 1
                     if not obj["metadata"].get("deletionTimestamp"):
                         self._delete(rt, obj, "Background")
-            if left and any(self.api.store.objects(rt.group_resource, name) for rt in self._namespaced_types()):
+            if left and any(self.api.store.objects(rt.storage, name) for rt in self._namespaced_types()):
                 continue
             if (ns.get("spec") or {}).get("finalizers"):
                 updated = copy.deepcopy(ns)
@@ -184,7 +184,7 @@ class ClusterControllers:
         seen: dict[tuple[str, str], Any] = {}
         for rt in self.api.registry.all():
             if rt.namespaced and rt.verbs != ("create",):
-                seen.setdefault(rt.group_resource, rt)
+                seen.setdefault(rt.storage, rt)  # one type per storage (events.k8s.io Events are core Events)
         return list(seen.values())
 
     # -- garbage collection ----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 A :class:`ResourceType` is one (group, version, resource) as discovery lists it. Objects are stored per
 (group, resource), whatever version they are read or written through (CRD conversion strategy ``None``: only
-``apiVersion`` differs), so :attr:`ResourceType.group_resource` is the storage key.
+``apiVersion`` differs), so :attr:`ResourceType.storage` is the storage key: its own group/resource, or, for a
+resource another API group also serves (``events.k8s.io`` Events are core Events), that one's
+(:mod:`~smk8s.emulators.kube.conversion`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class ResourceType:
     is_custom: bool = False
     storage_version: str = ""
     selectable_fields: tuple[str, ...] = field(default=())
+    stored_as: tuple[str, str] | None = None
 
     @property
     def api_version(self) -> str:
@@ -50,6 +53,11 @@ class ResourceType:
     @property
     def group_resource(self) -> tuple[str, str]:
         return (self.group, self.plural)
+
+    @property
+    def storage(self) -> tuple[str, str]:
+        """Where its objects are stored: ``stored_as``, else its own group/resource."""
+        return self.stored_as or (self.group, self.plural)
 
     @property
     def list_kind(self) -> str:
@@ -87,7 +95,7 @@ def builtin_resources() -> list[ResourceType]:
         _rt("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         _rt("", "v1", "secrets", "Secret", True),
         _rt("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
-        _rt("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",)),
+        _rt("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",), stored_as=("", "events")),
         _rt("coordination.k8s.io", "v1", "leases", "Lease", True),
         _rt(
             "apiextensions.k8s.io",

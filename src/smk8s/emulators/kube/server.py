@@ -543,7 +543,7 @@ class KubeEmulator:
         updated = json.loads(dumps(current))
         updated.setdefault("spec", {})["finalizers"] = list(((body or {}).get("spec") or {}).get("finalizers") or [])
         if not ctx.dry_run:
-            self.api.system_update(rt.group_resource, updated)
+            self.api.system_update(rt.storage, updated)
             self.controllers.run_pending()
         return self._object_response(request, rt, updated, 200)
 

@@ -72,7 +72,7 @@ class WatchStreamer:
             if ns_filter is not None and obj["metadata"].get("namespace") != ns_filter:
                 return False
             return labels.matches(obj["metadata"].get("labels") or {}) and fields.matches(
-                object_fields(obj, rt.namespaced, rt.selectable_fields)
+                object_fields(self.api.present(rt, obj), rt.namespaced, rt.selectable_fields)
             )
 
         def encode(event_type: str, obj: dict[str, Any]) -> bytes:
@@ -81,7 +81,7 @@ class WatchStreamer:
                 shown = tables.to_table(rt, [shown], include_object=included, list_meta=None, now=datetime.now(UTC))
             return (dumps({"type": event_type, "object": shown}) + "\n").encode()
 
-        watcher = self.store.watch(rt.group_resource)
+        watcher = self.store.watch(rt.storage)
         response = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         response.enable_chunked_encoding()
         try:
@@ -91,7 +91,7 @@ class WatchStreamer:
                 if rv_text not in ("", "0") and parse_watch_rv(rv_text) > start:
                     raise errors.too_large_resource_version(parse_watch_rv(rv_text), start)
                 if send_initial:
-                    current = self.store.objects(rt.group_resource, ns_filter)
+                    current = self.store.objects(rt.storage, ns_filter)
                     initial = [encode("ADDED", o) for o in current if visible(o)]
                 if initial_end:
                     initial.append(self._bookmark(rt, start, initial_end=True))
@@ -101,7 +101,7 @@ class WatchStreamer:
                 except ValueError:
                     raise errors.bad_request(f"invalid resource version: {rv_text}") from None
                 try:
-                    replay = self.store.events_after(rt.group_resource, start)
+                    replay = self.store.events_after(rt.storage, start)
                 except errors.APIError as gone:
                     await response.prepare(request)
                     await response.write((dumps({"type": "ERROR", "object": gone.to_status()}) + "\n").encode())
