@@ -69,6 +69,21 @@ class Dev:
                                  f"\n--- manager log (tail) ---\n{self.manager_log_tail()}")
         return proc
 
+    def first_line(self, *args: str, timeout: float = 60) -> str:
+        """The first line a streaming kubectl command (``get --watch``) prints; the command is then stopped."""
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HOME": str(self.home)}
+        with subprocess.Popen([KUBECTL, "--cache-dir", str(self.home / "cache"), *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=env) as proc:
+            assert proc.stdout is not None
+            try:
+                ready, _, _ = select.select([proc.stdout], [], [], timeout)
+                if not ready:
+                    raise AssertionError(f"kubectl {' '.join(args)} printed nothing in {timeout} s\n"
+                                         f"--- manager log (tail) ---\n{self.manager_log_tail()}")
+                return proc.stdout.readline().rstrip("\n")
+            finally:
+                proc.kill()
+
     def manager_log_tail(self, lines: int = 40) -> str:
         path = self.dir / "manager.log"
         return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else ""

@@ -133,6 +133,13 @@ def test_a_failing_job_shows_the_emulators_failure_reason(dev: Dev, tmp_path: Pa
     assert condition(failed, "Complete")["status"] == "False"
     described = dev.sagemaker().describe_training_job(TrainingJobName=failed["status"]["sageMakerTrainingJobName"])
     assert described["FailureReason"] == reason
+    # The Warning Event carries the reason, and `kubectl describe` shows it (the emulated API server serves the
+    # manager's events.k8s.io Events as the core Events kubectl reads, as kube-apiserver does).
+    note = dev.first_line("get", "events", "--watch", "--field-selector",
+                          "involvedObject.name=e2e-failing,reason=Failed,type=Warning",
+                          "-o", "jsonpath={.message}{\"\\n\"}")
+    assert reason in note
+    assert reason in dev.kubectl("describe", "trainingjob", "e2e-failing").stdout
 
 
 def test_deleting_an_in_progress_job_stops_it_in_sagemaker(dev: Dev, tmp_path: Path) -> None:
