@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from smk8s.controllers.hosting.deployment_setup import build_hosting_deployment_controller
+from smk8s.controllers.hosting.setup_resources import build_resource_controllers
 from smk8s.controllers.jobs.setup import build_job_controllers
 from smk8s.controllers.services import Services
 from smk8s.manager import Manager
@@ -35,6 +37,14 @@ def setup_controllers(manager: Manager, args: argparse.Namespace) -> None:
                           clock=manager.clock)
     services = Services.for_manager(manager, sagemaker)
     build_job_controllers(
+        manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
+        watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles,
+    )
+    build_hosting_deployment_controller(  # HostingDeployment (issue 7)
+        manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
+        watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles,
+    )
+    build_resource_controllers(  # Model, EndpointConfig, HostingAutoscalingPolicy (issue 7)
         manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
         watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles,
     )

@@ -1,0 +1,143 @@
+"""Crash safety: the manager SIGKILLed at seeded moments while HostingDeployments are created and edited.
+
+As the jobs' crash test (:mod:`tests.integration.controllers.jobs.test_crash_safety`): both emulators in this
+process, each manager a real ``smk8s manager`` process forked by :class:`~tests.support.manager_forkserver.ForkServer`
+and killed with SIGKILL (no graceful shutdown, requests cut mid-flight). Each life starts with new objects and image
+edits of existing ones (new models, a new configuration, UpdateEndpoint, clean-up); the kill lands at a seeded moment
+of start-up or work. A last life runs until every object is InService at its current generation. Then: every
+model, endpoint configuration and endpoint in SageMaker is one an object's status accounts for (nothing orphaned),
+and every object's endpoint is InService with exactly the models and configuration its spec maps to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from smk8s.api.v1.common import GROUP, VERSION
+from smk8s.api.v1.hosting_deployment import HostingDeploymentSpec
+from smk8s.controllers.hosting import deployment_core as dc
+from smk8s.controllers.hosting.common import TAG_UID
+from smk8s.emulators.aws.server import AwsEmulator
+from smk8s.emulators.kube.server import KubeEmulator
+from smk8s.informers import SharedInformerFactory
+from smk8s.kube import CustomResourceClient, load_api_client
+from tests.integration.controllers.hosting.conftest import install_hosting_crds, sample
+from tests.integration.controllers.jobs.conftest import install_crds
+from tests.integration.controllers.jobs.test_crash_safety import Cluster, wait_ready, wait_until
+from tests.support.manager_forkserver import ForkServer
+
+Obj = dict[str, Any]
+SEED = 20261128
+LIVES = 12
+NEW_PER_LIFE = 1  # objects created at the start of each life
+EDITS_PER_LIFE = 2  # image edits of existing objects at the start of each life
+EARLY_KILLS = 0.2
+KILL_DELAY = (0.0, 0.4)
+AWS_TIME_SCALE = 10_000.0
+IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-{}"
+
+
+def hosting(index: int) -> Obj:
+    obj = sample("hostingdeployment-xgboost-mnist")
+    obj["metadata"] = {"name": f"crash-{index:02d}", "namespace": "default"}
+    obj["spec"]["endpointName"] = f"crash-{index:02d}"
+    return obj
+
+
+def with_image(obj: Obj, version: int) -> Obj:
+    models = [dict(m) for m in obj["spec"]["models"]]
+    models[0]["containers"] = [{**models[0]["containers"][0], "image": IMAGE.format(version)}]
+    return {"spec": {"models": models}}
+
+
+def settled(obj: Obj) -> bool:
+    ready = next((c for c in (obj.get("status") or {}).get("conditions") or () if c["type"] == "Ready"), None)
+    return (ready is not None and ready["status"] == "True"
+            and ready.get("observedGeneration") == obj["metadata"]["generation"])
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with KubeEmulator() as kube, AwsEmulator(time_scale=AWS_TIME_SCALE, config={"rates": {"*": None}}) as aws:
+        cluster = Cluster(kube, aws, None, tmp_path)
+        cluster.api = await load_api_client(str(cluster.kubeconfig))
+        try:
+            await install_crds(cluster.api)  # the manager runs every controller: every CRD must exist
+            await install_hosting_crds(cluster.api)
+            yield cluster
+        finally:
+            await cluster.api.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server and SIGKILL semantics: Linux")
+async def test_sigkilled_during_creates_and_updates_nothing_is_orphaned_and_every_endpoint_is_in_service(
+    cluster: Cluster,
+) -> None:
+    rng = random.Random(SEED)
+    objects_api = CustomResourceClient(cluster.api, GROUP, VERSION, "hostingdeployments")
+    factory = SharedInformerFactory(cluster.api, namespaces=["default"])
+    informer = factory.informer(GROUP, VERSION, "hostingdeployments")
+    factory.start()
+    log = str(cluster.tmp / "manager.log")
+    created = 0
+    version = 2
+    try:
+        async with ForkServer(cluster.env) as server, aiohttp.ClientSession() as http:
+            for _life in range(LIVES):
+                pid = await server.spawn(cluster.argv, log)
+                for _ in range(NEW_PER_LIFE):
+                    await objects_api.create(hosting(created))
+                    created += 1
+                for index in rng.sample(range(created), min(EDITS_PER_LIFE, created)):
+                    version += 1  # a new image: new models, a new configuration, an UpdateEndpoint
+                    current = await objects_api.get("default", f"crash-{index:02d}")
+                    await objects_api.patch("default", f"crash-{index:02d}", with_image(current, version))
+                if rng.random() < EARLY_KILLS:
+                    await asyncio.sleep(rng.uniform(0.0, 0.6))  # the test's input: a moment of start-up
+                else:
+                    await wait_ready(http, cluster.readyz)
+                    await asyncio.sleep(rng.uniform(*KILL_DELAY))  # the test's input: a moment of work
+                os.kill(pid, signal.SIGKILL)
+                status = await server.reap(pid)
+                assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+            pid = await server.spawn(cluster.argv, log)
+            try:
+                objects = await wait_until(informer, lambda items: len(items) == created
+                                           and all(settled(o) for o in items))
+            finally:
+                os.kill(pid, signal.SIGTERM)
+                await server.reap(pid)
+    finally:
+        await factory.shutdown()
+
+    state = cluster.aws.state()["sagemaker"]
+    tags: dict[str, dict[str, str]] = state["tags"]
+    hosting_state = state["hosting"]
+    expected: dict[str, set[str]] = {"models": set(), "endpoint_configs": set(), "endpoints": set()}
+    for obj in objects:
+        desired = dc.desired_state(HostingDeploymentSpec.model_validate(obj["spec"]), obj["metadata"])
+        status = obj["status"]
+        assert status["endpointStatus"] == "InService" and status["endpointConfigName"] == desired.config_name
+        assert {e["name"]: e["value"] for e in status["modelNames"]} == desired.model_names
+        expected["models"] |= {m.name for m in desired.models}
+        expected["endpoint_configs"].add(desired.config_name)
+        expected["endpoints"].add(desired.endpoint_name)
+    uids = {o["metadata"]["uid"] for o in objects}
+    for kind, wanted in expected.items():
+        present = hosting_state[kind]
+        assert set(present) == wanted, f"{kind}: orphaned {set(present) - wanted}, missing {wanted - set(present)}"
+        assert all(tags.get(item["arn"], {}).get(TAG_UID) in uids for item in present.values())
+    assert all(e["status"] == "InService" for e in hosting_state["endpoints"].values())
+    # One endpoint per object, ever: a crash never made the manager create a second or delete one.
+    creates = cluster.aws.stats()["calls"]["sagemaker"]["CreateEndpoint"]
+    assert creates.get("ok") == created and "DeleteEndpoint" not in cluster.aws.stats()["calls"]["sagemaker"]
