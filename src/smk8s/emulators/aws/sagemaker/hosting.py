@@ -330,6 +330,7 @@ def create_model(world: World, request: dict[str, Any]) -> dict[str, Any]:
     arn = model_arn(world, name)
     if name in store.models:
         raise validation(f'Cannot create already existing model "{arn}".')
+    world.check_execution_role(request.get("ExecutionRoleArn"))
     store.models[name] = Model(name=name, arn=arn, request=dict(request), creation_time=world.clock.now())
     _register_tags(world, arn, request)
     return {"ModelArn": arn}

@@ -111,6 +111,13 @@ def test_model_errors(world: World) -> None:
         assert err.message == 'Could not find model "arn:aws:sagemaker:us-west-2:123456789012:model/nope".'
 
 
+def test_a_model_whose_execution_role_cannot_be_assumed_is_refused(world: World) -> None:
+    world.unassumable_roles.add(ROLE)
+    err = error_of(world, "CreateModel", ModelName="m2", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    assert err.code == "ValidationException" and err.message.startswith(f"Could not assume role {ROLE}.")
+    assert error_of(world, "DescribeModel", ModelName="m2").code == "ValidationException"  # nothing was created
+
+
 def test_list_models_filters_sorting_and_paging(world: World) -> None:
     for i, name in enumerate(["b-model", "a-model", "c-other"]):
         make_model(world, name)

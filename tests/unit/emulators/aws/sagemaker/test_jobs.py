@@ -772,3 +772,15 @@ def test_a_lifecycle_step_can_create_a_job_at_its_own_instant(world: World) -> N
     at(world, 100_000)
     assert ended == [T0 + 1000 + DONE_AT]
     assert describe(world, "child")["CreationTime"] == T0 + 1000
+
+
+def test_a_job_whose_execution_role_cannot_be_assumed_is_refused(world: World) -> None:
+    """SageMaker's ValidationException for a role it cannot assume, as users report it
+    (github.com/awslabs/predictive-maintenance-using-machine-learning/issues/3); nothing is created."""
+    role = "arn:aws:iam::123456789012:role/missing"
+    world.unassumable_roles.add(role)
+    refused = error(world, "CreateTrainingJob", **training_request("no-role", RoleArn=role))
+    assert refused.code == "ValidationException"
+    assert refused.message == (f"Could not assume role {role}. Please ensure that the role exists and allows "
+                               "principal 'sagemaker.amazonaws.com' to assume the role.")
+    assert error(world, "DescribeTrainingJob", TrainingJobName="no-role").code == "ValidationException"
