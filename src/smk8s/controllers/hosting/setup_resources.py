@@ -1,0 +1,76 @@
+"""Wiring the Model, EndpointConfig and HostingAutoscalingPolicy controllers into a manager.
+
+Each kind gets a :class:`~smk8s.manager.Controller` over its informer, filtered like the original's
+``GenerationChangedPredicate`` (our own status writes are not reconciled), sharing the manager's
+:class:`~smk8s.controllers.services.Services`. None of these kinds changes in SageMaker by itself, so there is no
+List poller: a settled object is re-read every :data:`RESYNC_FACTOR` poll intervals (to repair what someone changed
+behind our back), a waiting HostingAutoscalingPolicy every poll interval.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from smk8s.api.v1.common import GROUP, VERSION
+from smk8s.controllers.hosting.autoscaling import AutoscalingDeps, AutoscalingReconciler
+from smk8s.controllers.hosting.endpoint_config import ENDPOINT_CONFIG
+from smk8s.controllers.hosting.model import MODEL
+from smk8s.controllers.hosting.resources_reconciler import ResourceDeps, ResourceReconciler
+from smk8s.controllers.predicates import GenerationChanged
+from smk8s.controllers.services import Services
+from smk8s.kube import CustomResourceClient
+from smk8s.manager import Controller, Manager
+
+RESYNC_FACTOR = 20
+"""A settled Model, EndpointConfig or HostingAutoscalingPolicy is re-read every 20 poll intervals (10 minutes at
+the default 30 s)."""
+
+
+class _ServicesController(Controller):
+    """A controller that releases its use of the shared services when it stops."""
+
+    def __init__(self, name: str, reconciler: Any, *, on_stop: Callable[[], Any], **kwargs: Any) -> None:
+        super().__init__(name, reconciler, **kwargs)
+        self.reconciler = reconciler
+        self._on_stop = on_stop
+
+    async def run(self, **kwargs: Any) -> None:
+        try:
+            await super().run(**kwargs)
+        finally:
+            await self._on_stop()
+
+
+def build_resource_controllers(
+    manager: Manager,
+    services: Services,
+    *,
+    poll_interval: float = 30.0,
+    deletion_policy: str = "delete",
+    watch_selector: str = "",
+    max_concurrent_reconciles: int = 1,
+) -> list[Controller]:
+    """The Model, EndpointConfig and HostingAutoscalingPolicy controllers, added to ``manager``."""
+    resync = poll_interval * RESYNC_FACTOR
+    controllers: list[Controller] = []
+
+    def add(plural: str, make: Callable[[CustomResourceClient, Callable[[str, str], Any]], Any]) -> None:
+        informer = manager.informers.informer(GROUP, VERSION, plural, label_selector=watch_selector or None)
+        store = informer.store
+        reconciler = make(CustomResourceClient(manager.api, GROUP, VERSION, plural),
+                          lambda namespace, name: store.get(f"{namespace}/{name}"))
+        controller = _ServicesController(
+            plural, reconciler, on_stop=services.use(), informer=GenerationChanged(informer),
+            max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
+        )
+        manager.add_controller(controller)
+        controllers.append(controller)
+
+    resource_deps = ResourceDeps(services.sagemaker, services.events, deletion_policy, resync, poll_interval)
+    for kind in (MODEL, ENDPOINT_CONFIG):
+        add(kind.plural, functools.partial(ResourceReconciler, kind, resource_deps))
+    autoscaling_deps = AutoscalingDeps(services.sagemaker, services.events, deletion_policy, poll_interval, resync)
+    add(AutoscalingReconciler.plural, lambda objects, cached: AutoscalingReconciler(autoscaling_deps, objects, cached))
+    return controllers
