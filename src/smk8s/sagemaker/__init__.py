@@ -14,6 +14,7 @@ from smk8s.sagemaker.clients import ClientFactory, ClientSettings, resolve_endpo
 from smk8s.sagemaker.errors import (
     AccessDeniedError,
     AlreadyExistsError,
+    DependencyNotReadyError,
     NotFoundError,
     Principal,
     RetryableError,
@@ -30,6 +31,7 @@ __all__ = [
     "AlreadyExistsError",
     "ClientFactory",
     "ClientSettings",
+    "DependencyNotReadyError",
     "JobChange",
     "JobKind",
     "JobRef",

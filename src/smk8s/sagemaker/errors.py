@@ -27,7 +27,9 @@ Classification table (first match wins; ``op`` is the API operation):
      transform), ``ResourceNotFound`` (tuning jobs and any non-Create call), ``ValidationException``
      "Could not find model/endpoint configuration/endpoint" (Describe/Delete of those) -> NotFound. On a Create the
      same answers mean a *dependency* is missing (e.g. CreateTransformJob naming a model not created yet): Retryable
-     (the other object may appear; shown as a condition and backed off).
+     (the other object may appear; shown as a condition and backed off). A dependency that exists but is not
+     ready (:data:`NOT_READY_PHRASES`: Application Auto Scaling's "The status should be in 'InService' to register it
+     as a scalable target") -> DependencyNotReady (Retryable).
    - ``AccessDeniedException``/``AccessDenied``/``UnauthorizedOperation`` -> AccessDenied(operator) (the operator's
      IAM role lacks the API permission; a message about ``iam:PassRole`` means it may not pass the job's role).
      Authentication failures (``UnrecognizedClientException``, ``InvalidClientTokenId``, ``InvalidSignatureException``,
@@ -40,7 +42,8 @@ Classification table (first match wins; ``op`` is the API operation):
      AlreadyExists; ``ResourceInUse`` elsewhere -> Terminal.
    - ``ResourceLimitExceeded`` -> :func:`quota_can_clear` decides Retryable or Terminal (below).
    - transient codes (``InternalFailure``, ``InternalServerError``, ``ServiceUnavailable``, ``RequestTimeout``,
-     ``RequestTimeoutException``, ``PriorRequestNotComplete``, ``RequestExpired``) or HTTP 500/502/503/504 ->
+     ``RequestTimeoutException``, ``PriorRequestNotComplete``, ``RequestExpired``, Application Auto Scaling's
+     ``ConcurrentUpdateException``) or HTTP 500/502/503/504 ->
      Retryable. Other 5xx -> Retryable, except 501 ``NotImplementedException`` -> Terminal (it never clears).
    - anything else (``ValidationException``, ``InvalidParameterValue``, ``MissingParameter``, ``ConflictException``
      ...) with a 4xx -> Terminal.
@@ -88,6 +91,7 @@ THROTTLE_MAX_DELAY = 60.0
 RETRYABLE_DELAY = 5.0
 QUOTA_DELAY = 60.0
 DEPENDENCY_DELAY = 30.0
+NOT_READY_DELAY = 5.0
 ACCESS_DENIED_DELAY = 120.0
 
 # botocore's ThrottledRetryableChecker list: the codes aiobotocore's retry modes already treat as throttling.
@@ -172,6 +176,10 @@ class RetryableError(SageMakerError):
     outcome = "retryable"
 
 
+class DependencyNotReadyError(RetryableError):
+    """Something the request needs exists but is not ready yet (an endpoint not InService); retry shortly."""
+
+
 class ThrottledError(RetryableError):
     """Throttled even after aiobotocore's retries; wait at least ``suggested_delay`` seconds."""
 
@@ -248,6 +256,11 @@ NOT_FOUND_RULES: tuple[NotFoundRule, ...] = (
         frozenset({"DescribeEndpoint", "DeleteEndpoint", "UpdateEndpoint", "UpdateEndpointWeightsAndCapacities"}),
     ),
 )
+
+#: Messages (substrings) meaning a resource the request refers to exists but is not ready yet: the text Application
+#: Auto Scaling answers RegisterScalableTarget for a variant of an endpoint not InService (the original operator
+#: matched the same text).
+NOT_READY_PHRASES = ("The status should be in 'InService' to register it as a scalable target",)
 
 #: Messages that, on a Create, mean a resource the request refers to is missing (not that the job is).
 _DEPENDENCY_PREFIXES = ("Could not find model", "Could not find endpoint", "Requested resource not found")
@@ -395,6 +408,8 @@ def classify_client_error(err: ClientError, operation: str = "") -> SageMakerErr
         if _is_create(operation):
             return AlreadyExistsError(text, **fields)
         return TerminalError(text, **fields)
+    if code == "ValidationException" and any(phrase in message for phrase in NOT_READY_PHRASES):
+        return DependencyNotReadyError(text, suggested_delay=NOT_READY_DELAY, **fields)
     if code == "ResourceLimitExceeded":
         if quota_can_clear(message):
             return RetryableError(text, suggested_delay=QUOTA_DELAY, **fields)

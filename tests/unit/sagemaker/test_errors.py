@@ -19,6 +19,7 @@ from botocore.exceptions import (
 from smk8s.sagemaker.errors import (
     AccessDeniedError,
     AlreadyExistsError,
+    DependencyNotReadyError,
     NotFoundError,
     Principal,
     RetryableError,
@@ -277,3 +278,15 @@ def test_bugs_are_not_classified_and_classified_errors_stay_as_they_are() -> Non
     assert classify(KeyError("bug")) is None
     error = TerminalError("bad", operation="CreateTrainingJob")
     assert classify(error, "Other") is error
+
+
+def test_application_auto_scaling_answers_that_clear_by_themselves_are_retryable() -> None:
+    """RegisterScalableTarget before the endpoint is InService (the text the original operator matched) and
+    ConcurrentUpdateException ("Concurrent updates are not allowed", HTTP 400) clear without a spec change."""
+    not_ready = classify(client_error(
+        "ValidationException", "The status should be in 'InService' to register it as a scalable target.",
+        "RegisterScalableTarget"))
+    assert isinstance(not_ready, DependencyNotReadyError) and not_ready.retryable
+    concurrent = classify(client_error("ConcurrentUpdateException", "Concurrent updates are not allowed",
+                                       "PutScalingPolicy"))
+    assert isinstance(concurrent, RetryableError) and not isinstance(concurrent, TerminalError)
