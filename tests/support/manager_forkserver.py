@@ -28,7 +28,7 @@ from typing import Any
 
 def _serve() -> int:
     import smk8s.cli
-    import smk8s.controllers.jobs.setup  # preloaded: the children start without importing it
+    import smk8s.controllers.setup  # preloaded (every controller): the children start without importing them
     import smk8s.manager.manager
 
     print(json.dumps({"ready": True}), flush=True)
