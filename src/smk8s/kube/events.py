@@ -307,7 +307,7 @@ class EventRecorder:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # an Event is best effort: never take the recorder down
-                log.warning("failed to write event", error=str(exc), event=decision.event["metadata"]["name"])
+                log.warning("failed to write event", error=str(exc), event_name=decision.event["metadata"]["name"])
             finally:
                 self._queue.task_done()
 

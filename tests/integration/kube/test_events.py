@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -111,3 +112,15 @@ async def test_the_spam_filter_caps_events_per_object(
 def test_event_types_are_checked(recorder: EventRecorder) -> None:
     with pytest.raises(ValueError):
         recorder.eventf(JOB, "Info", "Created", "Create", "created")
+
+
+async def test_a_refused_write_does_not_stop_the_recorder(api: RetryingApiClient, recorder: EventRecorder) -> None:
+    """An Event the server refuses (here: its namespace does not exist, 404) is logged and dropped, and the writer
+    goes on with the next one (a failed write once killed the writer task: what was queued behind it stayed
+    unwritten and ``flush`` never returned)."""
+    elsewhere = {**JOB, "metadata": {"name": "job-b", "namespace": "no-such-namespace", "uid": "5678"}}
+    recorder.eventf(elsewhere, "Normal", "Created", "Create", "lost")
+    recorder.eventf(JOB, "Normal", "Created", "Create", "kept")
+    async with asyncio.timeout(10):
+        await recorder.flush()
+    assert [e["note"] for e in await events(api)] == ["kept"]
