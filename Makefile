@@ -41,3 +41,16 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEV_DIR) .run .mypy_cache .pytest_cache .ruff_cache
+
+# `make manifests`: the RBAC roles (hack/generate_rbac.py, from src/smk8s/rbac.py), then the installers in release/
+# and the Helm charts' generated files (hack/generate_release.py, from config/). Tests fail when they are stale.
+manifests: $(STAMP)
+	$(BIN)/python hack/generate_rbac.py
+	$(BIN)/python hack/generate_release.py
+
+# `make docker-build`: the controller-manager image (Dockerfile); IMG=registry/smk8s:tag to name it.
+IMG ?= smk8s:0.1.0
+docker-build:
+	docker build -t $(IMG) .
+
+.PHONY: manifests docker-build
