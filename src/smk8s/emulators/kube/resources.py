@@ -95,6 +95,11 @@ def builtin_resources() -> list[ResourceType]:
         _rt("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         _rt("", "v1", "secrets", "Secret", True),
         _rt("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
+        # Stored and served (an installer applies them), never run: no pods, no endpoints, status stays as written.
+        _rt("", "v1", "services", "Service", True, short_names=("svc",), categories=("all",),
+            subresources=("status",)),
+        _rt("apps", "v1", "deployments", "Deployment", True, short_names=("deploy",), categories=("all",),
+            subresources=("status",)),
         _rt("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",), stored_as=("", "events")),
         _rt("coordination.k8s.io", "v1", "leases", "Lease", True),
         _rt(
