@@ -27,7 +27,7 @@ import yaml
 
 from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.informers import SharedInformer, SharedInformerFactory
-from smk8s.kube import CustomResourceClient, load_api_client, request_json
+from smk8s.kube import CustomResourceClient, load_api_client
 
 ROOT = Path(__file__).resolve().parents[1]
 JOBS = 1_000
@@ -50,24 +50,10 @@ def _training(index: int) -> Obj:
 
 
 async def _install_crds(api: Any) -> None:
-    """The four job kinds' CRDs (the manager watches all four)."""
-    from smk8s.controllers.jobs.adapters import ADAPTERS
+    """Every kind's CRD (the manager runs every controller; it is ready once all their caches synced)."""
+    from smk8s.dev import crd_files, default_crd_dir, install_crds
 
-    for adapter in ADAPTERS.values():
-        await _install_crd(api, adapter.plural)
-
-
-async def _install_crd(api: Any, plural: str) -> None:
-    crd = yaml.safe_load((ROOT / "config" / "crd" / "bases" / f"{GROUP}_{plural}.yaml").read_text())
-    await request_json(api, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
-    name = crd["metadata"]["name"]
-    async with asyncio.timeout(30):
-        while True:  # Established at once in the emulator; checked, not assumed
-            got = await request_json(api, "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-            if any(c["type"] == "Established" and c["status"] == "True" for c in got.get("status", {}).get(
-                    "conditions", ())):
-                return
-            await asyncio.sleep(0.05)
+    await install_crds(api, crd_files(default_crd_dir()))
 
 
 async def _all(informer: SharedInformer, status: str, field: str = "trainingJobStatus") -> float:
