@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import hashlib
 import json
 import re
 from collections import OrderedDict
@@ -522,6 +523,26 @@ class _Program:
     runner: Any = None
     error: str = ""
     uses_old_self: bool = False
+    members: frozenset[str] | None = None
+    """The members of ``self``/``oldSelf`` the expression reads, when it reads them only as ``self.<member>``
+    (also inside ``has()``): its outcome then depends on those members alone. None: it uses them otherwise."""
+
+
+def _members_read(tree: Tree[Token]) -> frozenset[str] | None:
+    """See :attr:`_Program.members`: every ``self``/``oldSelf`` occurrence must be the target of a ``member_dot``."""
+    names: set[str] = set()
+
+    def visit(node: Tree[Token], parents: tuple[Tree[Token], ...]) -> bool:
+        if node.data == "ident" and node.children and str(node.children[0]) in (SELF, OLD_SELF):
+            chain = parents[-3:]
+            if (len(chain) == 3 and chain[0].data == "member_dot" and chain[1].data == "member"
+                    and chain[2].data == "primary" and chain[0].children[0] is chain[1]):
+                names.add(str(chain[0].children[1]))
+                return True
+            return False
+        return all(visit(c, (*parents, node)) for c in node.children if isinstance(c, Tree))
+
+    return frozenset(names) if visit(tree, ()) else None
 
 
 def _compile(env: celpy.Environment, source: str, node: Schema, resource_root: bool) -> _Program:
@@ -535,7 +556,8 @@ def _compile(env: celpy.Environment, source: str, node: Schema, resource_root: b
         checker.check(tree)
     except _CompileError as exc:
         return _Program(error=_format_issue(source, exc.line, exc.column, exc.message))
-    return _Program(runner=env.program(tree, functions=LIBRARY), uses_old_self=checker.uses_old_self)
+    return _Program(runner=env.program(tree, functions=LIBRARY), uses_old_self=checker.uses_old_self,
+                    members=_members_read(tree))
 
 
 def _go_pointer(value: Any) -> str:
@@ -584,8 +606,16 @@ class _Node:
     uncorrelatable_within: str | None  # nearest ancestor path oldSelf cannot correlate through
 
 
-OUTCOME_MEMO_SIZE = 8192
-"""Rule outcomes a :class:`RuleSet` remembers (least recently used dropped first)."""
+OUTCOME_MEMO_SIZE = 65536
+"""Rule outcomes a :class:`RuleSet` remembers (least recently used dropped first; ~200 bytes each)."""
+
+
+def _memo_digest(value: Any, members: frozenset[str] | None) -> bytes:
+    """What a rule's outcome depends on, digested: the members it reads (present or not), else the whole value."""
+    if members is not None and isinstance(value, dict):
+        value = {m: value[m] for m in sorted(members) if m in value} | {"\0absent": sorted(members - value.keys())}
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 @dataclass
@@ -594,13 +624,15 @@ class RuleSet:
 
     schema: Schema
     _nodes: dict[int, _Node] = field(default_factory=dict, init=False)
-    _outcomes: OrderedDict[tuple[int, bool, str, str | None, bool], bool | str] = field(
+    _outcomes: OrderedDict[tuple[int, bool, bytes, bytes | None, bool], bool | str] = field(
         default_factory=OrderedDict, init=False)
-    """Memo of rule outcomes by (rule, resource root, JSON of self, JSON of oldSelf or None, oldSelf given).
+    """Memo of rule outcomes by (rule, resource root, digest of self, digest of oldSelf or None, oldSelf given).
 
     CEL is side-effect free and has no clock, so an outcome depends on nothing else; celpy interprets each rule in
-    about 2 ms, and a status write re-checks every immutability rule of an unchanged spec (as kube-apiserver's
-    status strategy does), so without the memo a status patch cost ~50 ms of CPU here."""
+    about 1-2 ms, and a status write re-checks every immutability rule of an unchanged spec (as kube-apiserver's
+    status strategy does), so without the memo a status patch cost ~50 ms of CPU here. A rule that reads ``self``
+    and ``oldSelf`` only through members (``has(self.region) ... self.region == oldSelf.region``) is keyed by those
+    members alone (:attr:`_Program.members`), so objects that differ elsewhere (every job's name) share outcomes."""
 
     def __post_init__(self) -> None:
         env = celpy.Environment()
@@ -769,12 +801,12 @@ class RuleSet:
         self, rule: _Rule, root: bool, value: Any, old: Any, activation: Callable[[_Rule], dict[str, Any]]
     ) -> bool | str:
         """:func:`_run` on ``activation(rule)``, memoised (see ``_outcomes``)."""
-        runner = rule.program.runner
+        program = rule.program
+        runner = program.runner
         assert runner is not None
         try:
-            key = (id(rule), root, json.dumps(value, sort_keys=True, separators=(",", ":")),
-                   json.dumps(old, sort_keys=True, separators=(",", ":")) if rule.program.uses_old_self else None,
-                   old is not None)
+            key = (id(rule), root, _memo_digest(value, program.members),
+                   _memo_digest(old, program.members) if program.uses_old_self else None, old is not None)
         except (TypeError, ValueError):
             return _run(runner, activation(rule))
         outcome = self._outcomes.get(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import celpy
 import pytest
 
 from smk8s.emulators.kube.cel import RuleSet, check_rules, compile_rules, escape_property, to_cel
@@ -479,3 +480,31 @@ def test_remembered_outcomes_are_keyed_by_self_and_old_self() -> None:
     for i in range(cel.OUTCOME_MEMO_SIZE + 10):
         update(str(i), str(i))
     assert len(rules._outcomes) == cel.OUTCOME_MEMO_SIZE
+
+
+def test_a_rule_reading_only_members_is_remembered_by_those_members() -> None:
+    """Immutability rules on a spec read ``self.f``/``oldSelf.f`` only: objects differing elsewhere (each job's own
+    name) share outcomes, while a change of ``f`` -- or of its presence -- is still judged."""
+    from smk8s.emulators.kube import cel
+
+    rule = {"rule": "has(self.f) == has(oldSelf.f) && (!has(self.f) || self.f == oldSelf.f)", "message": "immutable"}
+    schema = node({"type": "object", "properties": {"f": {"type": "string"}, "name": {"type": "string"}}}, rule)
+    rules = RuleSet(schema)
+
+    def update(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
+        obj = {"apiVersion": "g/v1", "kind": "K", "metadata": {"name": "n"}, "spec": {"x": new}}
+        return [c.message for c in rules.check(obj, {**obj, "spec": {"x": old}})]
+
+    for i in range(50):
+        assert update({"f": "a", "name": f"job-{i}"}, {"f": "a", "name": f"job-{i}"}) == []
+    assert len(rules._outcomes) == 1  # one outcome for every object: the rule reads only f
+    assert update({"f": "b", "name": "job-1"}, {"f": "a", "name": "job-1"}) == ["Invalid value: immutable"]
+    assert update({"name": "job-1"}, {"f": "a", "name": "job-1"}) != []  # removing f is a change too
+    assert update({"f": "a"}, {"f": "a", "name": "other"}) == []
+
+    whole = RuleSet(node({"type": "object", "properties": {"f": {"type": "string"}}},
+                         {"rule": "self == oldSelf", "message": "immutable"}))
+    assert [r.program.members for n in whole._nodes.values() for r in n.rules] == [None]  # whole values: keyed so
+    assert cel._members_read(celpy.Environment().compile("self.a.b == oldSelf.a && has(self.c)")) == frozenset({"a", "c"})
+    assert cel._members_read(celpy.Environment().compile("self.all(x, x > 0)")) is None
+    assert cel._members_read(celpy.Environment().compile("size(self) > 0")) is None
