@@ -244,7 +244,7 @@ def test_the_pods_are_configured_as_issue_9_asks(overlays: dict[str, list[Obj]])
     assert "--metrics-bind-address=127.0.0.1:8080" in manager["args"] and "--leader-elect" in manager["args"]
     assert manager["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert manager["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert manager["resources"]["requests"]["memory"] == "160Mi"  # sized from benchmarks/manager_rss.py
+    assert manager["resources"]["requests"]["memory"] == "128Mi"  # sized from make bench (114 MB peak)
     for container in (manager, proxy):
         context = container["securityContext"]
         assert context["readOnlyRootFilesystem"] is True and context["capabilities"]["drop"] == ["ALL"]
