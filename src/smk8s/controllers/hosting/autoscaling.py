@@ -41,6 +41,7 @@ from smk8s.api.v1.hosting_autoscaling_policy import HostingAutoscalingPolicySpec
 from smk8s.controllers.hosting import autoscaling_core as ac
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.jobs import core
+from smk8s.controllers.object_pass import ObjectPass
 from smk8s.kube import CustomResourceClient, EventRecorder
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import SageMaker, SageMakerError
@@ -89,27 +90,16 @@ class AutoscalingReconciler:
             return await run.recoverable(err)
 
 
-class _Pass:
+class _Pass(ObjectPass):
+    """One reconcile of one object."""
+
     def __init__(self, owner: AutoscalingReconciler, obj: Obj) -> None:
+        super().__init__(obj, owner.deps.events, owner.deps.wall_clock)
         self.r = owner
-        self._replace(obj)
         region = self.spec.get("region", "")
         self.sagemaker = owner.deps.sagemaker.at(region, self.spec.get("sageMakerEndpoint"))
         self.scaling = AutoScalingApi(owner.deps.sagemaker.at(region))
         self.hosting = HostingApi(self.sagemaker)
-
-    def _replace(self, obj: Obj) -> None:
-        self.obj = obj
-        self.meta: Obj = obj["metadata"]
-        self.spec: Obj = obj.get("spec") or {}
-        self.status: Obj = obj.get("status") or {}
-        self.generation: int | None = self.meta.get("generation")
-
-    def stamp(self) -> str:
-        return self.r.deps.wall_clock().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def event(self, type_: str, reason: str, note: str) -> None:
-        self.r.deps.events.eventf(self.obj, type_, reason, reason, note)
 
     async def run(self) -> Result:
         finalizers = self.meta.get("finalizers") or ()

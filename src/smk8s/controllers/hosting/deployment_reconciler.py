@@ -40,6 +40,7 @@ from smk8s.controllers.hosting.common import FINALIZER, is_owned, owner_prefix, 
 from smk8s.controllers.hosting.deployment_core import Desired, EndpointView, Step
 from smk8s.controllers.jobs import core as job_core
 from smk8s.controllers.jobs.naming import job_name
+from smk8s.controllers.object_pass import ObjectPass
 from smk8s.kube import NORMAL, WARNING, CustomResourceClient, EventRecorder
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
@@ -95,12 +96,12 @@ class _Stop(Exception):
         self.result = result
 
 
-class _Pass:
+class _Pass(ObjectPass):
     """One reconcile of one object."""
 
     def __init__(self, owner: HostingDeploymentReconciler, obj: Obj) -> None:
+        super().__init__(obj, owner.deps.events, owner.deps.wall_clock)
         self.r = owner
-        self._replace(obj)
         spec = self.spec
         self.region: str = str(spec.get("region", ""))
         self.hosting = HostingApi(owner.deps.sagemaker.at(self.region, spec.get("sageMakerEndpoint")))
@@ -113,22 +114,6 @@ class _Pass:
         self.acted = False  # a change was asked of SageMaker in this pass: look again soon
 
     # -- helpers ------------------------------------------------------------------------------------------------
-
-    def now(self) -> datetime.datetime:
-        return self.r.deps.wall_clock()
-
-    def stamp(self) -> str:
-        return self.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def event(self, type_: str, reason: str, note: str) -> None:
-        self.r.deps.events.eventf(self.obj, type_, reason, reason, note)
-
-    def _replace(self, obj: Obj) -> None:
-        self.obj = obj
-        self.meta: Obj = obj["metadata"]
-        self.spec: Obj = obj.get("spec") or {}
-        self.status: Obj = obj.get("status") or {}
-        self.generation: int | None = self.meta.get("generation")
 
     @property
     def deleting(self) -> bool:

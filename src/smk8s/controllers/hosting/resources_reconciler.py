@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.hosting.resources_core import Step
 from smk8s.controllers.jobs import core
+from smk8s.controllers.object_pass import ObjectPass
 from smk8s.kube import CustomResourceClient, EventRecorder
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
@@ -154,32 +155,19 @@ class ResourceReconciler:
             return await run.recoverable(err)
 
 
-class _Pass:
+class _Pass(ObjectPass):
     """One reconcile of one object."""
 
     def __init__(self, owner: ResourceReconciler, obj: Obj, request: Request) -> None:
+        super().__init__(obj, owner.deps.events, owner.deps.wall_clock)
         self.r = owner
         self.k = owner.kind
         self.request = request
-        self._replace(obj)
         spec = self.spec
         self.region: str = spec.get("region", "")
         self.api: SageMakerApi = owner.deps.sagemaker.at(self.region, spec.get("sageMakerEndpoint"))
         self.uid = str(self.meta["uid"])
         self.tags = core.our_tags(self.meta["namespace"], self.meta["name"], self.uid)
-
-    def _replace(self, obj: Obj) -> None:
-        self.obj = obj
-        self.meta: Obj = obj["metadata"]
-        self.spec: Obj = obj.get("spec") or {}
-        self.status: Obj = obj.get("status") or {}
-        self.generation: int | None = self.meta.get("generation")
-
-    def stamp(self) -> str:
-        return self.r.deps.wall_clock().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def event(self, type_: str, reason: str, note: str) -> None:
-        self.r.deps.events.eventf(self.obj, type_, reason, reason, note)
 
     # -- the pass -----------------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from smk8s.controllers.jobs.adapters import TUNING, JobAdapter
 from smk8s.controllers.jobs.core import Step
 from smk8s.controllers.jobs.naming import job_name
 from smk8s.controllers.jobs.tuning_children import sync_children
+from smk8s.controllers.object_pass import ObjectPass
 from smk8s.kube import NORMAL, WARNING, CustomResourceClient, EventRecorder
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
@@ -131,18 +132,14 @@ class JobReconciler:
         return await job.run()
 
 
-class _Pass:
+class _Pass(ObjectPass):
     """One reconcile of one object."""
 
     def __init__(self, owner: JobReconciler, obj: Obj) -> None:
+        super().__init__(obj, owner.deps.events, owner.deps.wall_clock)
         self.r = owner
         self.a = owner.adapter
-        self.obj = obj
-        meta = obj["metadata"]
-        self.meta = meta
-        self.spec: Obj = obj.get("spec") or {}
-        self.status: Obj = obj.get("status") or {}
-        self.generation: int | None = meta.get("generation")
+        meta = self.meta
         self.observe_only = (meta.get("annotations") or {}).get(core.OBSERVE_ONLY_ANNOTATION) == "true"
         user_name = self.spec.get(self.a.name_field) if self.a.name_field else None
         self.name = job_name(user_name, meta["uid"], meta["name"], self.a.max_name_length)
@@ -152,14 +149,6 @@ class _Pass:
         self.tags = core.our_tags(meta["namespace"], meta["name"], meta["uid"])
         self.key: tuple[str, str] = (meta["namespace"], meta["name"])
 
-    def now(self) -> datetime.datetime:
-        return self.r.deps.wall_clock()
-
-    def stamp(self) -> str:
-        return self.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def event(self, type_: str, reason: str, note: str) -> None:
-        self.r.deps.events.eventf(self.obj, type_, reason, reason, note)
 
     def listed_applies(self, summary: JobSummary) -> bool:
         """Whether the status a List showed for this object's job may be written before its Describe."""
@@ -347,10 +336,3 @@ class _Pass:
         if patch is None or (self.meta.get("deletionTimestamp") and not self.meta.get("finalizers")):
             return
         self._replace(await self.r.objects.patch_status(self.obj, patch))
-
-    def _replace(self, obj: Obj) -> None:
-        self.obj = obj
-        self.meta = obj["metadata"]
-        self.spec = obj.get("spec") or {}
-        self.status = obj.get("status") or {}
-        self.generation = self.meta.get("generation")

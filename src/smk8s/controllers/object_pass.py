@@ -1,0 +1,43 @@
+"""What every reconcile pass of every controller holds: the object it works on, and how it stamps and reports.
+
+A controller's pass (``_Pass`` in each reconciler module) subclasses :class:`ObjectPass`. The object is the one the
+pass read from the cache, replaced by the server's answer after each write (:meth:`ObjectPass._replace`), so a
+later write of the same pass is guarded by the resourceVersion it just got; ``meta``, ``spec``, ``status`` and
+``generation`` always describe that object.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from smk8s.kube import EventRecorder
+
+Obj = dict[str, Any]
+
+
+class ObjectPass:
+    def __init__(self, obj: Obj, events: EventRecorder, wall_clock: Callable[[], datetime.datetime]) -> None:
+        self._events = events
+        self._wall_clock = wall_clock
+        self._replace(obj)
+
+    def _replace(self, obj: Obj) -> None:
+        self.obj = obj
+        self.meta: Obj = obj["metadata"]
+        self.spec: Obj = obj.get("spec") or {}
+        self.status: Obj = obj.get("status") or {}
+        self.generation: int | None = self.meta.get("generation")
+
+    def now(self) -> datetime.datetime:
+        """The wall clock (injected: tests fix it)."""
+        return self._wall_clock()
+
+    def stamp(self) -> str:
+        """Now as an RFC 3339 timestamp in seconds, as status times are written."""
+        return self.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def event(self, type_: str, reason: str, note: str) -> None:
+        """Record an Event about the object (action = reason)."""
+        self._events.eventf(self.obj, type_, reason, reason, note)
