@@ -9,33 +9,16 @@ the endpoint changes and five times that when it is stable (:mod:`.deployment_re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.controllers.hosting.deployment_reconciler import DeploymentDeps, HostingDeploymentReconciler
 from smk8s.controllers.predicates import GenerationChanged
-from smk8s.controllers.services import Services
+from smk8s.controllers.services import Services, ServicesController
 from smk8s.kube import CustomResourceClient
-from smk8s.manager import Controller, ControllerMetrics, Manager
+from smk8s.manager import Manager
 
 PLURAL = "hostingdeployments"
-
-
-class HostingDeploymentController(Controller):
-    """The controller; releases its share of the Services when it stops."""
-
-    def __init__(self, reconciler: HostingDeploymentReconciler, *, on_stop: Callable[[], Awaitable[None]],
-                 **kwargs: Any) -> None:
-        super().__init__(PLURAL, reconciler, **kwargs)
-        self.reconciler = reconciler
-        self._on_stop = on_stop
-
-    async def run(self, *, metrics: ControllerMetrics | None = None) -> None:
-        try:
-            await super().run(metrics=metrics)
-        finally:
-            await self._on_stop()
 
 
 def build_hosting_deployment_controller(
@@ -46,7 +29,7 @@ def build_hosting_deployment_controller(
     deletion_policy: str = "delete",
     watch_selector: str = "",
     max_concurrent_reconciles: int = 1,
-) -> HostingDeploymentController:
+) -> ServicesController:
     """The HostingDeployment controller, added to ``manager``."""
     informer = manager.informers.informer(GROUP, VERSION, PLURAL, label_selector=watch_selector or None)
     store = informer.store
@@ -56,8 +39,8 @@ def build_hosting_deployment_controller(
 
     deps = DeploymentDeps(services.sagemaker, services.events, deletion_policy, poll_interval)
     reconciler = HostingDeploymentReconciler(deps, CustomResourceClient(manager.api, GROUP, VERSION, PLURAL), cached)
-    controller = HostingDeploymentController(
-        reconciler, on_stop=services.use(), informer=GenerationChanged(informer),
+    controller = ServicesController(
+        PLURAL, reconciler, services=services, informer=GenerationChanged(informer),
         max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
     )
     manager.add_controller(controller)

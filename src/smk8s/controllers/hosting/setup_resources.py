@@ -19,28 +19,13 @@ from smk8s.controllers.hosting.endpoint_config import ENDPOINT_CONFIG
 from smk8s.controllers.hosting.model import MODEL
 from smk8s.controllers.hosting.resources_reconciler import ResourceDeps, ResourceReconciler
 from smk8s.controllers.predicates import GenerationChanged
-from smk8s.controllers.services import Services
+from smk8s.controllers.services import Services, ServicesController
 from smk8s.kube import CustomResourceClient
 from smk8s.manager import Controller, Manager
 
 RESYNC_FACTOR = 20
 """A settled Model, EndpointConfig or HostingAutoscalingPolicy is re-read every 20 poll intervals (10 minutes at
 the default 30 s)."""
-
-
-class _ServicesController(Controller):
-    """A controller that releases its use of the shared services when it stops."""
-
-    def __init__(self, name: str, reconciler: Any, *, on_stop: Callable[[], Any], **kwargs: Any) -> None:
-        super().__init__(name, reconciler, **kwargs)
-        self.reconciler = reconciler
-        self._on_stop = on_stop
-
-    async def run(self, **kwargs: Any) -> None:
-        try:
-            await super().run(**kwargs)
-        finally:
-            await self._on_stop()
 
 
 def build_resource_controllers(
@@ -61,8 +46,8 @@ def build_resource_controllers(
         store = informer.store
         reconciler = make(CustomResourceClient(manager.api, GROUP, VERSION, plural),
                           lambda namespace, name: store.get(f"{namespace}/{name}"))
-        controller = _ServicesController(
-            plural, reconciler, on_stop=services.use(), informer=GenerationChanged(informer),
+        controller = ServicesController(
+            plural, reconciler, services=services, informer=GenerationChanged(informer),
             max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
         )
         manager.add_controller(controller)

@@ -17,19 +17,16 @@ from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.controllers.jobs.adapters import ADAPTERS, TRAINING, JobAdapter
 from smk8s.controllers.jobs.reconciler import JobDeps, JobReconciler
 from smk8s.controllers.predicates import GenerationChanged
-from smk8s.controllers.services import Services
+from smk8s.controllers.services import Services, ServicesController
 from smk8s.kube import CustomResourceClient
-from smk8s.manager import Controller, ControllerMetrics, Manager
+from smk8s.manager import ControllerMetrics, Manager
 from smk8s.sagemaker import Poller, PollPolicy
 
 
-class JobController(Controller):
+class JobController(ServicesController):
     """A controller that also pumps its poller's job changes into its workqueue."""
 
-    def __init__(self, name: str, reconciler: JobReconciler, *, on_stop: Callable[[], Any], **kwargs: Any) -> None:
-        super().__init__(name, reconciler, **kwargs)
-        self.reconciler = reconciler
-        self._on_stop = on_stop
+    reconciler: JobReconciler
 
     async def run(self, *, metrics: ControllerMetrics | None = None) -> None:
         pump = asyncio.create_task(self._pump(), name=f"{self.name}-poller")
@@ -38,7 +35,6 @@ class JobController(Controller):
         finally:
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
-            await self._on_stop()
 
     async def _pump(self) -> None:
         # Jobs are tracked only by reconciles, so changes arrive once the queue exists.
@@ -83,7 +79,7 @@ def build_job_controllers(
             cached_training_job=cached(TRAINING) if training is not None else None,
         )
         controller = JobController(
-            adapter.plural, reconciler, on_stop=services.use(), informer=GenerationChanged(informers[kind]),
+            adapter.plural, reconciler, services=services, informer=GenerationChanged(informers[kind]),
             max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
         )
         manager.add_controller(controller)
