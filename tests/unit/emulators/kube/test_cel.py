@@ -505,6 +505,7 @@ def test_a_rule_reading_only_members_is_remembered_by_those_members() -> None:
     whole = RuleSet(node({"type": "object", "properties": {"f": {"type": "string"}}},
                          {"rule": "self == oldSelf", "message": "immutable"}))
     assert [r.program.members for n in whole._nodes.values() for r in n.rules] == [None]  # whole values: keyed so
-    assert cel._members_read(celpy.Environment().compile("self.a.b == oldSelf.a && has(self.c)")) == frozenset({"a", "c"})
-    assert cel._members_read(celpy.Environment().compile("self.all(x, x > 0)")) is None
-    assert cel._members_read(celpy.Environment().compile("size(self) > 0")) is None
+    env = celpy.Environment()
+    assert cel._members_read(env.compile("self.a.b == oldSelf.a && has(self.c)")) == frozenset({"a", "c"})
+    assert cel._members_read(env.compile("self.all(x, x > 0)")) is None
+    assert cel._members_read(env.compile("size(self) > 0")) is None
