@@ -171,13 +171,16 @@ async def install_hosting_crds(api: Any) -> None:
 
 @asynccontextmanager
 async def harness(*, start: bool = True, builders: Sequence[Builder] = (build_hosting_deployment_controller,),
-                  time_scale: float = AWS_TIME_SCALE, **options: Any) -> AsyncIterator[Harness]:
-    """Both emulators, the hosting CRDs, and a manager with the controllers ``builders`` add."""
-    async with KubeEmulator() as kube, AwsEmulator(time_scale=time_scale, config={"rates": {"*": None}}) as aws:
+                  time_scale: float = AWS_TIME_SCALE, aws_config: Obj | None = None,
+                  harness_type: type[Harness] | None = None, **options: Any) -> AsyncIterator[Harness]:
+    """Both emulators, the hosting CRDs, and a manager with the controllers ``builders`` add (``aws_config``: the
+    AWS emulator's, besides rate limits off; ``harness_type``: a :class:`Harness` subclass to build)."""
+    config = {"rates": {"*": None}, **(aws_config or {})}
+    async with KubeEmulator() as kube, AwsEmulator(time_scale=time_scale, config=config) as aws:
         api = await load_api_client(kube.kubeconfig)
         try:
             await install_hosting_crds(api)
-            running = Harness(kube, aws, api, builders, **options)
+            running = (harness_type or Harness)(kube, aws, api, builders, **options)
             if start:
                 running.start()
             try:

@@ -11,7 +11,7 @@ from smk8s.controllers.hosting.autoscaling import ENDPOINT_NOT_IN_SERVICE
 from smk8s.controllers.jobs import core
 from smk8s.sagemaker.autoscaling import AutoScalingApi
 from smk8s.sagemaker.errors import DependencyNotReadyError
-from tests.integration.controllers.hosting.test_model import (
+from tests.integration.controllers.hosting.resources_env import (
     ResourcesEnv,
     condition,
     ready,

@@ -9,7 +9,7 @@ import pytest
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.hosting.resources_reconciler import MISSING_DEPENDENCY
 from smk8s.controllers.jobs import core
-from tests.integration.controllers.hosting.test_model import (
+from tests.integration.controllers.hosting.resources_env import (
     ResourcesEnv,
     condition,
     ready,

@@ -1,215 +1,25 @@
-"""The Model controller end to end (and the harness the other resource tests share): both emulators in-process.
-
-The AWS emulator runs ``AWS_TIME_SCALE`` x real time; tests wait on informer watch events (``ResourcesEnv.wait``)
-or move the AWS emulator's virtual clock (``aws.advance``), never on sleeps; ``DEADLINE`` is only a safety net.
-"""
+"""The Model controller end to end, both emulators in-process (harness: :mod:`.resources_env`)."""
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
-from unittest import mock
+from collections.abc import AsyncIterator
 
 import pytest
-import yaml
-from kubernetes_asyncio import client as aclient
-from kubernetes_asyncio import watch as awatch
-from prometheus_client import CollectorRegistry
 
 from smk8s.api.v1 import convert
-from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.api.v1.model import ModelSpec
 from smk8s.controllers.hosting import resources_core as rc
-from smk8s.controllers.hosting.setup_resources import build_resource_controllers
 from smk8s.controllers.jobs import core
-from smk8s.controllers.services import Services
-from smk8s.emulators.aws.server import AwsEmulator
-from smk8s.emulators.kube.server import KubeEmulator
-from smk8s.informers import object_key
-from smk8s.kube import CustomResourceClient, load_api_client, request_json
-from smk8s.manager import Manager
-from smk8s.sagemaker import SageMaker
-from tests.integration.controllers.jobs.conftest import _established
-from tests.integration.sagemaker.helpers import IMAGE, ROLE, sagemaker_for
-
-ROOT = Path(__file__).resolve().parents[4]
-CRDS = ROOT / "config" / "crd" / "bases"
-SAMPLES = ROOT / "config" / "samples"
-AWS_TIME_SCALE = 10_000.0
-POLL = 0.02
-DEADLINE = 30.0
-NS = "default"
-AUTOSCALING_ENDPOINT_ENV = "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING"
-PLURALS = {"Model": "models", "EndpointConfig": "endpointconfigs",
-           "HostingAutoscalingPolicy": "hostingautoscalingpolicies"}
-Obj = dict[str, Any]
-
-
-def sample(name: str) -> Obj:
-    doc: Obj = yaml.safe_load((SAMPLES / f"{name}.yaml").read_text())
-    return doc
-
-
-class ResourcesEnv:
-    """A manager running the Model, EndpointConfig and HostingAutoscalingPolicy controllers."""
-
-    def __init__(self, kube: KubeEmulator, aws: AwsEmulator, api: Any, **options: Any) -> None:
-        self.kube, self.aws, self.api = kube, aws, api
-        self.registry = CollectorRegistry()
-        self.manager = Manager(api, metrics_bind_address="0", health_probe_bind_address="0", registry=self.registry)
-        self.sagemaker: SageMaker = sagemaker_for(aws, self.registry)
-        self.services = Services.for_manager(self.manager, self.sagemaker)
-        options.setdefault("poll_interval", POLL)
-        self.controllers = build_resource_controllers(self.manager, self.services, **options)
-        self.clients = {k: CustomResourceClient(api, GROUP, VERSION, p) for k, p in PLURALS.items()}
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.manager.run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self.manager.stop()
-            await self._task
-
-    async def create(self, obj: Obj) -> Obj:
-        obj = copy.deepcopy(obj)
-        obj["metadata"].setdefault("namespace", NS)
-        return await self.clients[obj["kind"]].create(obj)
-
-    async def patch_spec(self, kind: str, name: str, spec: Obj) -> Obj:
-        return await self.clients[kind].patch(NS, name, {"spec": spec})
-
-    async def delete(self, kind: str, name: str) -> None:
-        await request_json(self.api, "DELETE", self.clients[kind].path(NS, name))
-
-    async def wait(self, kind: str, name: str, predicate: Callable[[Obj], bool]) -> Obj:
-        """Wait on the kind's informer until the object satisfies ``predicate``."""
-        informer = self.manager.informers.informer(GROUP, VERSION, PLURALS[kind])
-        key = f"{NS}/{name}"
-        found: asyncio.Future[Obj] = asyncio.get_running_loop().create_future()
-
-        def check(obj: Any) -> None:
-            if isinstance(obj, dict) and object_key(obj) == key and predicate(obj) and not found.done():
-                found.set_result(obj)
-
-        registration = informer.add_event_handler(check, lambda _old, new: check(new))
-        try:
-            return await asyncio.wait_for(found, DEADLINE)
-        finally:
-            registration.remove()
-
-    async def wait_gone(self, kind: str, name: str) -> None:
-        informer = self.manager.informers.informer(GROUP, VERSION, PLURALS[kind])
-        key = f"{NS}/{name}"
-        gone = asyncio.Event()
-        registration = informer.add_event_handler(on_delete=lambda obj: gone.set() if object_key(obj) == key else None)
-        try:
-            if informer.store.get(key) is not None:
-                await asyncio.wait_for(gone.wait(), DEADLINE)
-        finally:
-            registration.remove()
-
-    async def wait_event(self, name: str, reason: str, note_contains: str = "", *, count: int = 1) -> Obj:
-        """Wait (on a watch of the namespace's Events) for an Event about object ``name``, seen ``count`` times
-        (a repeated Event is one Event with a ``series``)."""
-        w = awatch.Watch()
-        async with asyncio.timeout(DEADLINE), w.stream(
-            aclient.EventsV1Api(self.api).list_namespaced_event, namespace=NS, timeout_seconds=60,
-            _preload_content=False,
-        ) as stream:
-            async for event in stream:
-                obj = event["raw_object"]
-                seen = (obj.get("series") or {}).get("count", 1)
-                if (obj["regarding"]["name"] == name and obj["reason"] == reason
-                        and note_contains in obj.get("note", "") and seen >= count):
-                    w.stop()
-                    return dict(obj)
-        raise AssertionError(f"no {reason} event about {name}")
-
-    def calls(self, operation: str, outcome: str | None = None) -> int:
-        return sum(1 for c in self.aws.calls if c.operation == operation and (outcome is None or c.outcome == outcome))
-
-    async def events(self, name: str) -> list[Obj]:
-        await self.services.events.flush()
-        listed = await request_json(self.api, "GET", f"/apis/events.k8s.io/v1/namespaces/{NS}/events")
-        return [e for e in listed["items"] if e["regarding"]["name"] == name]
-
-    async def sm(self, operation: str, **params: Any) -> dict[str, Any]:
-        return await self.sagemaker.at("us-west-2").call(operation, **params)
-
-    async def aas(self, operation: str, **params: Any) -> dict[str, Any]:
-        return await self.sagemaker.at("us-west-2").call(operation, service="application-autoscaling", **params)
-
-    async def endpoint(self, name: str, variants: tuple[str, ...] = ("AllTraffic",), *,
-                       in_service: bool = True) -> None:
-        """An endpoint (with its model and configuration) made directly in SageMaker, InService unless told."""
-        await self.sm("CreateModel", ModelName=f"{name}-model", ExecutionRoleArn=ROLE,
-                      PrimaryContainer={"Image": IMAGE})
-        await self.sm("CreateEndpointConfig", EndpointConfigName=f"{name}-config", ProductionVariants=[
-            {"VariantName": v, "ModelName": f"{name}-model", "InitialInstanceCount": 1,
-             "InstanceType": "ml.m5.large"} for v in variants])
-        await self.sm("CreateEndpoint", EndpointName=name, EndpointConfigName=f"{name}-config",
-                      Tags=[{"Key": "emulator.smk8s/duration-seconds", "Value": "100000000"}])
-        if in_service:
-            self.make_in_service()
-
-    def make_in_service(self) -> None:
-        self.aws.advance(100_000_001)
-
-    async def model_names(self) -> set[str]:
-        return {m["ModelName"] for m in (await self.sm("ListModels", MaxResults=100))["Models"]}
-
-    async def config_names(self) -> set[str]:
-        return {c["EndpointConfigName"]
-                for c in (await self.sm("ListEndpointConfigs", MaxResults=100))["EndpointConfigs"]}
-
-
-def ready(obj: Obj) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in (obj.get("status") or {}).get("conditions", ())
-               ) and (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
-
-
-def ready_at(generation: int) -> Callable[[Obj], bool]:
-    """Ready for ``generation`` (or a later one): not the cached object from before an edit."""
-    return lambda obj: ready(obj) and obj["metadata"]["generation"] >= generation
-
-
-def condition(obj: Obj, type_: str) -> Obj:
-    return next(c for c in obj["status"]["conditions"] if c["type"] == type_)
-
-
-@asynccontextmanager
-async def resources_env(*, start: bool = True, aws_config: Obj | None = None,
-                        **options: Any) -> AsyncIterator[ResourcesEnv]:
-    """Both emulators, the three CRDs, and a manager running the three controllers (``options``:
-    build_resource_controllers'; ``aws_config``: the AWS emulator's, besides rate limits off)."""
-    config = {"rates": {"*": None}, **(aws_config or {})}
-    async with KubeEmulator() as kube, AwsEmulator(time_scale=AWS_TIME_SCALE, config=config) as aws:
-        api = await load_api_client(kube.kubeconfig)
-        # Application Auto Scaling follows the SDK's endpoint resolution, as `smk8s dev` sets it (AWS_ENDPOINT_URL).
-        environ = mock.patch.dict(os.environ, {AUTOSCALING_ENDPOINT_ENV: aws.url})
-        environ.start()
-        try:
-            for plural in PLURALS.values():
-                crd = yaml.safe_load((CRDS / f"{GROUP}_{plural}.yaml").read_text())
-                await request_json(api, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
-                await _established(api, crd["metadata"]["name"])
-            env = ResourcesEnv(kube, aws, api, **options)
-            if start:
-                env.start()
-            try:
-                yield env
-            finally:
-                await env.stop()
-        finally:
-            environ.stop()
-            await api.close()
+from tests.integration.controllers.hosting.resources_env import (
+    NS,
+    ResourcesEnv,
+    condition,
+    ready,
+    ready_at,
+    resources_env,
+    sample,
+)
+from tests.integration.sagemaker.helpers import IMAGE, ROLE
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from smk8s.emulators.aws.server import AwsEmulator
 from smk8s.emulators.kube.server import KubeEmulator
 from smk8s.informers import SharedInformerFactory
 from smk8s.kube import CustomResourceClient, load_api_client, request_json
-from tests.integration.controllers.hosting.test_model import CRDS, sample
+from tests.integration.controllers.hosting.resources_env import CRDS, sample
 from tests.integration.controllers.jobs.conftest import _established
 from tests.integration.controllers.jobs.test_crash_safety import Cluster, wait_ready, wait_until
 from tests.support.manager_forkserver import ForkServer
