@@ -170,6 +170,12 @@ class _Pass(ObjectPass):
             result = await self._run()
         except (RetryableError, AccessDeniedError) as err:
             return await self._recoverable(err)
+        except Exception:
+            # Any other outcome ends the streak too: a terminal error (controller-runtime forgets the item), or an
+            # error the manager backs off itself. Else a blocked object, poked while SageMaker throttles, would
+            # carry its streak into the next generation's first Create.
+            self.r.failures.pop(self.key, None)
+            raise
         self.r.failures.pop(self.key, None)
         return result
 
