@@ -27,13 +27,10 @@ from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.api.v1.hosting_deployment import HostingDeploymentSpec
 from smk8s.controllers.hosting import deployment_core as dc
 from smk8s.controllers.hosting.common import TAG_UID
-from smk8s.emulators.aws.server import AwsEmulator
-from smk8s.emulators.kube.server import KubeEmulator
 from smk8s.informers import SharedInformerFactory
-from smk8s.kube import CustomResourceClient, load_api_client
-from tests.integration.controllers.hosting.conftest import install_hosting_crds, sample
-from tests.integration.controllers.jobs.conftest import install_crds
-from tests.integration.controllers.jobs.test_crash_safety import Cluster, wait_ready, wait_until
+from smk8s.kube import CustomResourceClient
+from tests.integration.controllers.hosting.conftest import sample
+from tests.integration.controllers.jobs.test_crash_safety import Cluster, running_cluster, wait_ready, wait_until
 from tests.support.manager_forkserver import ForkServer
 
 Obj = dict[str, Any]
@@ -43,7 +40,6 @@ NEW_PER_LIFE = 1  # objects created at the start of each life
 EDITS_PER_LIFE = 2  # image edits of existing objects at the start of each life
 EARLY_KILLS = 0.2
 KILL_DELAY = (0.0, 0.4)
-AWS_TIME_SCALE = 10_000.0
 IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-{}"
 
 
@@ -68,15 +64,8 @@ def settled(obj: Obj) -> bool:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    async with KubeEmulator() as kube, AwsEmulator(time_scale=AWS_TIME_SCALE, config={"rates": {"*": None}}) as aws:
-        cluster = Cluster(kube, aws, None, tmp_path)
-        cluster.api = await load_api_client(str(cluster.kubeconfig))
-        try:
-            await install_crds(cluster.api)  # the manager runs every controller: every CRD must exist
-            await install_hosting_crds(cluster.api)
-            yield cluster
-        finally:
-            await cluster.api.close()
+    async with running_cluster(tmp_path) as running:
+        yield running
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server and SIGKILL semantics: Linux")

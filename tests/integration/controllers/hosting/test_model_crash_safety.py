@@ -22,21 +22,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 
 from smk8s.api.v1 import convert
 from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.api.v1.model import ModelSpec
-from smk8s.api.v1.registry import INFO
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.jobs import core
-from smk8s.emulators.aws.server import AwsEmulator
-from smk8s.emulators.kube.server import KubeEmulator
 from smk8s.informers import SharedInformerFactory
-from smk8s.kube import CustomResourceClient, load_api_client, request_json
-from tests.integration.controllers.hosting.resources_env import CRDS, sample
-from tests.integration.controllers.jobs.conftest import _established
-from tests.integration.controllers.jobs.test_crash_safety import Cluster, wait_ready, wait_until
+from smk8s.kube import CustomResourceClient
+from tests.integration.controllers.hosting.resources_env import sample
+from tests.integration.controllers.jobs.test_crash_safety import Cluster, running_cluster, wait_ready, wait_until
 from tests.support.manager_forkserver import ForkServer
 
 Obj = dict[str, Any]
@@ -45,7 +40,6 @@ LIVES = 12
 NEW_PER_LIFE = 2
 EDITS_PER_LIFE = 4
 KILL_DELAY = (0.0, 0.25)  # seconds after /readyz, uniform
-AWS_TIME_SCALE = 10_000.0
 
 
 def model(index: int) -> Obj:
@@ -61,18 +55,8 @@ def expected_name(obj: Obj) -> str:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    async with KubeEmulator() as kube, AwsEmulator(time_scale=AWS_TIME_SCALE, config={"rates": {"*": None}}) as aws:
-        cluster = Cluster(kube, aws, None, tmp_path)
-        cluster.api = await load_api_client(str(cluster.kubeconfig))
-        try:
-            for info in INFO.values():  # every kind: the product's manager runs every controller
-                crd = yaml.safe_load((CRDS / f"{info.group}_{info.plural}.yaml").read_text())
-                await request_json(cluster.api, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                                   body=crd)
-                await _established(cluster.api, crd["metadata"]["name"])
-            yield cluster
-        finally:
-            await cluster.api.close()
+    async with running_cluster(tmp_path) as running:
+        yield running
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server and SIGKILL semantics: Linux")

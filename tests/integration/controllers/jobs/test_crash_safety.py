@@ -18,6 +18,7 @@ import socket
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,17 +103,25 @@ class Cluster:
                     "AWS_SECRET_ACCESS_KEY": "emulator-secret", "AWS_DEFAULT_REGION": "us-west-2"}
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    config = {"rates": {"*": None}, "quotas": {"training-jobs-running": 10_000}}
+@asynccontextmanager
+async def running_cluster(tmp: Path, aws_config: Obj | None = None) -> AsyncIterator[Cluster]:
+    """Both emulators in-process with every kind's CRD (a manager process runs every controller); ``aws_config``:
+    the AWS emulator's, besides rate limits off. The crash tests of every controller share it."""
+    config = {"rates": {"*": None}, **(aws_config or {})}
     async with KubeEmulator() as kube, AwsEmulator(time_scale=AWS_TIME_SCALE, config=config) as aws:
-        cluster = Cluster(kube, aws, None, tmp_path)
+        cluster = Cluster(kube, aws, None, tmp)
         cluster.api = await load_api_client(str(cluster.kubeconfig))
         try:
             await install_crds(cluster.api)
             yield cluster
         finally:
             await cluster.api.close()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with running_cluster(tmp_path, {"quotas": {"training-jobs-running": 10_000}}) as running:
+        yield running
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server and SIGKILL semantics: Linux")
