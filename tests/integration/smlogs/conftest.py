@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiobotocore.session import AioSession
 
 from smk8s.api.v1.common import GROUP, VERSION
@@ -29,21 +28,16 @@ from smk8s.api.v1.registry import INFO
 from smk8s.emulators.aws.server import AwsEmulator
 from smk8s.emulators.kube.server import KubeEmulator
 from smk8s.kube import load_api_client, request_json
+from tests.support.controllers import install_crds, sample
 
-ROOT = Path(__file__).resolve().parents[3]
-CRDS = ROOT / "config" / "crd" / "bases"
-SAMPLES = ROOT / "config" / "samples"
+__all__ = ["DEADLINE", "JOB_KINDS", "KUBECTL", "NS", "Env", "Result", "install_crd", "install_crds", "sample"]
+
 BIN = Path(sys.executable).parent
 KUBECTL = str(BIN / "kubectl")
 NS = "default"
 DEADLINE = 60.0
 JOB_KINDS = ("TrainingJob", "ProcessingJob", "BatchTransformJob", "HyperparameterTuningJob")
 Obj = dict[str, Any]
-
-
-def sample(name: str) -> Obj:
-    doc: Obj = yaml.safe_load((SAMPLES / f"{name}.yaml").read_text())
-    return doc
 
 
 @dataclass
@@ -199,13 +193,6 @@ class Env:
         return await (await self.start(*args, endpoint=endpoint, **extra_env)).finish()
 
 
-async def install_crds(api: Any, kinds: tuple[str, ...] = JOB_KINDS) -> None:
-    for kind in kinds:
-        info = INFO[kind]
-        crd = yaml.safe_load((CRDS / f"{info.group}_{info.plural}.yaml").read_text())
-        await install_crd(api, crd)
-
-
 async def install_crd(api: Any, crd: Obj) -> None:
     """Create a CRD and wait until it is Established (the emulator's controller sets it as the CRD is stored)."""
     await request_json(api, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
@@ -223,7 +210,7 @@ async def smlogs_env(tmp_path: Path) -> AsyncIterator[Env]:
         aws = await stack.enter_async_context(AwsEmulator(time_scale=1.0, config={"rates": {"*": None}}))
         api = await load_api_client(kube.kubeconfig)
         stack.push_async_callback(api.close)
-        await install_crds(api)
+        await install_crds(api, JOB_KINDS)
         kwargs = aws.client_kwargs()
         sagemaker = await stack.enter_async_context(AioSession().create_client("sagemaker", **kwargs))
         yield Env(kube, aws, api, sagemaker, tmp_path)

@@ -22,8 +22,8 @@ from smk8s.controllers.hosting.setup_resources import build_resource_controllers
 from smk8s.emulators.aws.server import AwsEmulator
 from smk8s.emulators.kube.server import KubeEmulator
 from tests.integration.controllers.hosting.conftest import DEADLINE, NS, Builder, Harness, harness, sample
-from tests.integration.controllers.jobs.conftest import CRDS
 from tests.integration.sagemaker.helpers import IMAGE, ROLE
+from tests.support.controllers import CRDS, condition
 
 __all__ = ["AUTOSCALING_ENDPOINT_ENV", "CRDS", "NS", "ResourcesEnv", "condition", "ready", "ready_at", "resources_env",
            "sample"]
@@ -95,10 +95,6 @@ def ready(obj: Obj) -> bool:
 def ready_at(generation: int) -> Callable[[Obj], bool]:
     """Ready for ``generation`` (or a later one): not the cached object from before an edit."""
     return lambda obj: ready(obj) and obj["metadata"]["generation"] >= generation
-
-
-def condition(obj: Obj, type_: str) -> Obj:
-    return next(c for c in obj["status"]["conditions"] if c["type"] == type_)
 
 
 @asynccontextmanager

@@ -11,27 +11,21 @@ and every object's endpoint is InService with exactly the models and configurati
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.api.v1.hosting_deployment import HostingDeploymentSpec
 from smk8s.controllers.hosting import deployment_core as dc
 from smk8s.controllers.hosting.common import TAG_UID
-from smk8s.informers import SharedInformerFactory
 from smk8s.kube import CustomResourceClient
 from tests.integration.controllers.hosting.conftest import sample
-from tests.integration.controllers.jobs.test_crash_safety import Cluster, running_cluster, wait_ready, wait_until
-from tests.support.manager_forkserver import ForkServer
+from tests.support.crash import Cluster, ManagerLives, running_cluster
 
 Obj = dict[str, Any]
 SEED = 20261128
@@ -74,40 +68,20 @@ async def test_sigkilled_during_creates_and_updates_nothing_is_orphaned_and_ever
 ) -> None:
     rng = random.Random(SEED)
     objects_api = CustomResourceClient(cluster.api, GROUP, VERSION, "hostingdeployments")
-    factory = SharedInformerFactory(cluster.api, namespaces=["default"])
-    informer = factory.informer(GROUP, VERSION, "hostingdeployments")
-    factory.start()
-    log = str(cluster.tmp / "manager.log")
     created = 0
     version = 2
-    try:
-        async with ForkServer(cluster.env) as server, aiohttp.ClientSession() as http:
-            for _life in range(LIVES):
-                pid = await server.spawn(cluster.argv, log)
-                for _ in range(NEW_PER_LIFE):
-                    await objects_api.create(hosting(created))
-                    created += 1
-                for index in rng.sample(range(created), min(EDITS_PER_LIFE, created)):
-                    version += 1  # a new image: new models, a new configuration, an UpdateEndpoint
-                    current = await objects_api.get("default", f"crash-{index:02d}")
-                    await objects_api.patch("default", f"crash-{index:02d}", with_image(current, version))
-                if rng.random() < EARLY_KILLS:
-                    await asyncio.sleep(rng.uniform(0.0, 0.6))  # the test's input: a moment of start-up
-                else:
-                    await wait_ready(http, cluster.readyz)
-                    await asyncio.sleep(rng.uniform(*KILL_DELAY))  # the test's input: a moment of work
-                os.kill(pid, signal.SIGKILL)
-                status = await server.reap(pid)
-                assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-            pid = await server.spawn(cluster.argv, log)
-            try:
-                objects = await wait_until(informer, lambda items: len(items) == created
-                                           and all(settled(o) for o in items))
-            finally:
-                os.kill(pid, signal.SIGTERM)
-                await server.reap(pid)
-    finally:
-        await factory.shutdown()
+    async with ManagerLives(cluster, "hostingdeployments") as lives:
+        for _life in range(LIVES):
+            await lives.begin()
+            for _ in range(NEW_PER_LIFE):
+                await objects_api.create(hosting(created))
+                created += 1
+            for index in rng.sample(range(created), min(EDITS_PER_LIFE, created)):
+                version += 1  # a new image: new models, a new configuration, an UpdateEndpoint
+                current = await objects_api.get("default", f"crash-{index:02d}")
+                await objects_api.patch("default", f"crash-{index:02d}", with_image(current, version))
+            await lives.kill(rng, KILL_DELAY, early=EARLY_KILLS)
+        objects = await lives.last(lambda items: len(items) == created and all(settled(o) for o in items))
 
     state = cluster.aws.state()["sagemaker"]
     tags: dict[str, dict[str, str]] = state["tags"]

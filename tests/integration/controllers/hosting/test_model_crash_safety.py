@@ -12,15 +12,12 @@ interrupted replacement, each tagged with its object's uid.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from smk8s.api.v1 import convert
@@ -28,11 +25,9 @@ from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.api.v1.model import ModelSpec
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.jobs import core
-from smk8s.informers import SharedInformerFactory
 from smk8s.kube import CustomResourceClient
 from tests.integration.controllers.hosting.resources_env import sample
-from tests.integration.controllers.jobs.test_crash_safety import Cluster, running_cluster, wait_ready, wait_until
-from tests.support.manager_forkserver import ForkServer
+from tests.support.crash import Cluster, ManagerLives, running_cluster
 
 Obj = dict[str, Any]
 SEED = 20261128
@@ -65,36 +60,22 @@ async def test_sigkilled_while_models_are_created_and_replaced_sagemaker_holds_e
 ) -> None:
     rng = random.Random(SEED)
     models = CustomResourceClient(cluster.api, GROUP, VERSION, "models")
-    factory = SharedInformerFactory(cluster.api, namespaces=["default"])
-    informer = factory.informer(GROUP, VERSION, "models")
-    factory.start()
-    log = str(cluster.tmp / "manager.log")
     created = 0
-    try:
-        async with ForkServer(cluster.env) as server, aiohttp.ClientSession() as http:
-            for life in range(LIVES):
-                pid = await server.spawn(cluster.argv, log)
-                await asyncio.gather(*(models.create(model(i)) for i in range(created, created + NEW_PER_LIFE)))
-                created += NEW_PER_LIFE
-                await wait_ready(http, cluster.readyz)
-                for index in rng.sample(range(created), min(EDITS_PER_LIFE, created)):
-                    image = f"246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:{life}-{index}"
-                    await models.patch("default", f"crash-model-{index:02d}", {"spec": {"primaryContainer": {
-                        "image": image}}})
-                await asyncio.sleep(rng.uniform(*KILL_DELAY))  # the test's input: a moment of work
-                os.kill(pid, signal.SIGKILL)
-                status = await server.reap(pid)
-                assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-            pid = await server.spawn(cluster.argv, log)  # the last life runs until every object is Ready
-            try:
-                objects = await wait_until(informer, lambda items: len(items) == created and all(
-                    (o.get("status") or {}).get("observedGeneration") == o["metadata"]["generation"]
-                    and (o.get("status") or {}).get("sageMakerModelName") == expected_name(o) for o in items))
-            finally:
-                os.kill(pid, signal.SIGTERM)
-                await server.reap(pid)
-    finally:
-        await factory.shutdown()
+    async with ManagerLives(cluster, "models") as lives:
+        for life in range(LIVES):
+            await lives.begin()
+            await asyncio.gather(*(models.create(model(i)) for i in range(created, created + NEW_PER_LIFE)))
+            created += NEW_PER_LIFE
+            await lives.ready()
+            for index in rng.sample(range(created), min(EDITS_PER_LIFE, created)):
+                image = f"246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:{life}-{index}"
+                await models.patch("default", f"crash-model-{index:02d}", {"spec": {"primaryContainer": {
+                    "image": image}}})
+            await lives.kill(rng, KILL_DELAY)
+        # The last life runs until every object is Ready for its latest spec.
+        objects = await lives.last(lambda items: len(items) == created and all(
+            (o.get("status") or {}).get("observedGeneration") == o["metadata"]["generation"]
+            and (o.get("status") or {}).get("sageMakerModelName") == expected_name(o) for o in items))
 
     state = cluster.aws.state()["sagemaker"]
     in_sagemaker: dict[str, Obj] = state["hosting"]["models"]
