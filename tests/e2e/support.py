@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import select
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,13 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
+import yaml
 
 from tests.support.kube import KUBECTL
 
 SMK8S = str(Path(sys.executable).with_name("smk8s"))
 ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "config" / "samples"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 40.0
+FAST_TIME_SCALE = 1000  # SageMaker's lifecycles in `fast_dev`: a default training job's 800 s take under a second
+FAST_POLL = 0.1  # the manager's poll interval in `fast_dev`, seconds
+WAIT = "--timeout=45s"  # for `kubectl wait`
+Obj = dict[str, Any]
+
+
+def sample(stem: str) -> Obj:
+    """The sample manifest ``config/samples/<stem>.yaml``."""
+    doc: Obj = yaml.safe_load((SAMPLES / f"{stem}.yaml").read_text())
+    return doc
 
 
 @dataclass
@@ -52,13 +66,36 @@ class Dev:
             env[key] = shlex.split(value)[0] if value else ""
         return env
 
-    def sagemaker(self) -> Any:
-        """A (sync) botocore SageMaker client for the emulated AWS."""
+    def client(self, service: str) -> Any:
+        """A (sync) botocore client of ``service`` for the emulated AWS, configured from ``aws.env``."""
         env = self.aws_env()
         return botocore.session.get_session().create_client(
-            "sagemaker", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_DEFAULT_REGION"],
+            service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_DEFAULT_REGION"],
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         )
+
+    def sagemaker(self) -> Any:
+        return self.client("sagemaker")
+
+    def sagemaker_calls(self) -> dict[str, dict[str, int]]:
+        """The AWS emulator's SageMaker call counts (``/_emulator/stats``): operation -> outcome -> count."""
+        with urllib.request.urlopen(f"{self.aws_env()['AWS_ENDPOINT_URL']}/_emulator/stats") as response:
+            calls: dict[str, dict[str, int]] = json.load(response)["calls"]["sagemaker"]
+            return calls
+
+    def apply(self, tmp_path: Path, *objects: Obj) -> Path:
+        """Write ``objects`` into ``tmp_path/manifests/<first object's name>/`` (one file per object, replacing an
+        earlier version) and ``kubectl apply -f`` that directory; the directory (for ``kubectl wait -f``)."""
+        directory: Path = tmp_path / "manifests" / str(objects[0]["metadata"]["name"])
+        directory.mkdir(parents=True, exist_ok=True)
+        for obj in objects:
+            (directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml").write_text(yaml.safe_dump(obj))
+        self.kubectl("apply", "-f", str(directory))
+        return directory
+
+    def get(self, *args: str) -> Any:
+        """``kubectl get ARGS -o json``, parsed."""
+        return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HOME": str(self.home)}
@@ -109,6 +146,17 @@ def wait_for_exit(pid: int, timeout: float) -> bool:
         return bool(readable)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def fast_dev(tmp_path: Path) -> Iterator[Dev]:
+    """``smk8s dev`` with SageMaker at ``FAST_TIME_SCALE`` x real time and its rate limits off (they follow the
+    wall clock), and the manager polling every ``FAST_POLL`` seconds."""
+    config = tmp_path / "aws.json"
+    config.write_text(json.dumps({"rates": {"*": None}}))
+    with running_dev(tmp_path, extra=["--time-scale", str(FAST_TIME_SCALE), "--poll-interval", str(FAST_POLL),
+                                      "--aws-config", str(config)]) as dev:
+        yield dev
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """Model, EndpointConfig and HostingAutoscalingPolicy samples end to end, as a user runs them: ``smk8s dev`` in its
 own process, kubectl, and the AWS API (botocore).
 
-The AWS emulator runs ``TIME_SCALE`` x faster than real time with its rate limits off; the manager polls every
-``POLL`` seconds. Tests wait with ``kubectl wait``, never with sleeps.
+The AWS emulator runs ``FAST_TIME_SCALE`` x faster than real time with its rate limits off; the manager polls every
+``FAST_POLL`` seconds. Tests wait with ``kubectl wait``, never with sleeps.
 """
 
 from __future__ import annotations
@@ -12,66 +12,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
-import yaml
 
-from tests.e2e.support import ROOT, Dev, running_dev
+from tests.e2e.support import WAIT, Dev, fast_dev, sample
 
-SAMPLES = ROOT / "config" / "samples"
-TIME_SCALE = 1000
-POLL = 0.1
-WAIT = "--timeout=45s"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-1"
 Obj = dict[str, Any]
-
-
-def sample(name: str) -> Obj:
-    doc: Obj = yaml.safe_load((SAMPLES / f"{name}.yaml").read_text())
-    return doc
-
-
-def apply(dev: Dev, tmp_path: Path, obj: Obj) -> None:
-    path = tmp_path / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
-    path.write_text(yaml.safe_dump(obj))
-    dev.kubectl("apply", "-f", str(path))
-
-
-def get(dev: Dev, *args: str) -> Any:
-    return json.loads(dev.kubectl("get", *args, "-o", "json").stdout)
-
-
-def autoscaling(dev: Dev) -> Any:
-    """A (sync) botocore Application Auto Scaling client for the emulated AWS."""
-    env = dev.aws_env()
-    return botocore.session.get_session().create_client(
-        "application-autoscaling", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
 
 
 def wait_ready(dev: Dev, ref: str, generation: int) -> Obj:
     """``kubectl wait`` until ``ref`` observed ``generation`` and is Ready; the object."""
     dev.kubectl("wait", f"--for=jsonpath={{.status.observedGeneration}}={generation}", ref, WAIT, timeout=60)
     dev.kubectl("wait", "--for=condition=Ready", ref, WAIT, timeout=60)
-    obj: Obj = get(dev, ref)
+    obj: Obj = dev.get(ref)
     return obj
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    tmp_path = tmp_path_factory.mktemp("e2e-hosting-resources")
-    config = tmp_path / "aws.json"
-    config.write_text(json.dumps({"rates": {"*": None}}))
-    with running_dev(tmp_path, extra=["--time-scale", str(TIME_SCALE), "--poll-interval", str(POLL),
-                                      "--aws-config", str(config)]) as running:
+    with fast_dev(tmp_path_factory.mktemp("e2e-hosting-resources")) as running:
         yield running
 
 
 def test_a_model_and_an_endpoint_config_are_created_replaced_on_edit_and_deleted(dev: Dev, tmp_path: Path) -> None:
     sagemaker = dev.sagemaker()
-    apply(dev, tmp_path, sample("model-xgboost-mnist"))
+    dev.apply(tmp_path, sample("model-xgboost-mnist"))
     model = wait_ready(dev, "model/xgboost-mnist-model", 1)
     first = model["status"]["sageMakerModelName"]
     assert model["status"]["status"] == "Created"
@@ -82,7 +48,7 @@ def test_a_model_and_an_endpoint_config_are_created_replaced_on_edit_and_deleted
     # An endpoint configuration of that model (its SageMaker name, from the Model's status).
     config = sample("endpointconfig-xgboost-mnist")
     config["spec"]["productionVariants"][0]["modelName"] = first
-    apply(dev, tmp_path, config)
+    dev.apply(tmp_path, config)
     created = wait_ready(dev, "endpointconfig/xgboost-mnist-endpointconfig", 1)
     config_name = created["status"]["sageMakerEndpointConfigName"]
     described = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
@@ -113,13 +79,13 @@ def test_a_policy_on_two_variants_registers_updates_and_deregisters(dev: Dev, tm
             {"VariantName": "AllTraffic", "ModelName": f"{endpoint}-model", "InitialInstanceCount": 1,
              "InstanceType": "ml.m5.large"}])
         sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
-    apply(dev, tmp_path, hap)  # the policy waits for the endpoints to be InService
+    dev.apply(tmp_path, hap)  # the policy waits for the endpoints to be InService
     ids = [f"endpoint/{e}/variant/AllTraffic" for e in endpoints]
     created = wait_ready(dev, "hap/hap-predefined", 1)
     assert created["status"]["hostingAutoscalingPolicyStatus"] == "Created"
     assert created["status"]["resourceIDList"] == ids
     assert created["spec"]["policyName"] == "SageMakerEndpointInvocationScalingPolicy"  # the CRD's default
-    scaling = autoscaling(dev)
+    scaling = dev.client("application-autoscaling")
 
     def targets() -> dict[str, Obj]:
         found = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]

@@ -1,7 +1,7 @@
 """The HostingDeployment samples end to end, as a user runs them: ``smk8s dev`` in its own process, kubectl, and
 the AWS API (and the emulator's ``/_emulator/stats``).
 
-The AWS emulator runs ``TIME_SCALE`` x faster than real time (an endpoint's 420 virtual seconds of creation take
+The AWS emulator runs ``FAST_TIME_SCALE`` x faster than real time (an endpoint's 420 virtual seconds of creation take
 0.4 s); tests wait with ``kubectl wait``, never with sleeps.
 """
 
@@ -9,49 +9,19 @@ from __future__ import annotations
 
 import copy
 import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from smk8s.api.v1.hosting_deployment import HostingDeploymentSpec
 from smk8s.controllers.hosting import deployment_core as dc
 from smk8s.controllers.hosting.common import TAG_UID
-from tests.e2e.support import ROOT, Dev, running_dev
+from tests.e2e.support import WAIT, Dev, fast_dev, sample
 
-SAMPLES = ROOT / "config" / "samples"
-TIME_SCALE = 1000
-POLL = 0.1
-WAIT = "--timeout=45s"
 NEW_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-2"
 Obj = dict[str, Any]
-
-
-def hosting_sample(stem: str) -> Obj:
-    doc: Obj = yaml.safe_load((SAMPLES / f"{stem}.yaml").read_text())
-    return doc
-
-
-def apply(dev: Dev, tmp_path: Path, *objects: Obj) -> Path:
-    directory: Path = tmp_path / "manifests" / str(objects[0]["metadata"]["name"])
-    directory.mkdir(parents=True)
-    for obj in objects:
-        (directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml").write_text(yaml.safe_dump(obj))
-    dev.kubectl("apply", "-f", str(directory))
-    return directory
-
-
-def get(dev: Dev, *args: str) -> Any:
-    return json.loads(dev.kubectl("get", *args, "-o", "json").stdout)
-
-
-def stats(dev: Dev) -> dict[str, dict[str, int]]:
-    with urllib.request.urlopen(f"{dev.aws_env()['AWS_ENDPOINT_URL']}/_emulator/stats") as response:
-        calls: dict[str, dict[str, int]] = json.load(response)["calls"]["sagemaker"]
-        return calls
 
 
 def desired_config(obj: Obj) -> str:
@@ -64,7 +34,7 @@ def wait_in_service_at(dev: Dev, obj: Obj) -> Obj:
     dev.kubectl("wait", f"--for=jsonpath={{.status.endpointConfigName}}={desired_config(obj)}",
                 f"hostingdeployment/{name}", WAIT, timeout=60)
     dev.kubectl("wait", "--for=condition=Ready", f"hostingdeployment/{name}", WAIT, timeout=60)
-    current: Obj = get(dev, "hostingdeployment", name)
+    current: Obj = dev.get("hostingdeployment", name)
     return current
 
 
@@ -83,25 +53,21 @@ def owned(dev: Dev, uid: str) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    tmp_path = tmp_path_factory.mktemp("e2e-hosting")
-    config = tmp_path / "aws.json"
-    config.write_text(json.dumps({"rates": {"*": None}}))
-    with running_dev(tmp_path, extra=["--time-scale", str(TIME_SCALE), "--poll-interval", str(POLL),
-                                      "--aws-config", str(config)]) as running:
+    with fast_dev(tmp_path_factory.mktemp("e2e-hosting")) as running:
         yield running
 
 
 def test_both_samples_reach_in_service_and_deleting_removes_everything(dev: Dev, tmp_path: Path) -> None:
-    samples = [hosting_sample("hostingdeployment-xgboost-mnist"), hosting_sample("hostingdeployment-multi-model")]
-    directory = apply(dev, tmp_path, *samples)
+    samples = [sample("hostingdeployment-xgboost-mnist"), sample("hostingdeployment-multi-model")]
+    directory = dev.apply(tmp_path, *samples)
     dev.kubectl("wait", "--for=condition=Ready", "-f", str(directory), WAIT, timeout=60)
     sm = dev.sagemaker()
     uids = []
-    for sample in samples:
-        obj = get(dev, "hostingdeployment", sample["metadata"]["name"])
+    for manifest in samples:
+        obj = dev.get("hostingdeployment", manifest["metadata"]["name"])
         uids.append(obj["metadata"]["uid"])
         assert obj["status"]["endpointStatus"] == "InService"
-        endpoint = sm.describe_endpoint(EndpointName=sample["spec"]["endpointName"])
+        endpoint = sm.describe_endpoint(EndpointName=manifest["spec"]["endpointName"])
         assert endpoint["EndpointStatus"] == "InService"
         assert endpoint["EndpointConfigName"] == obj["status"]["endpointConfigName"]
     shown = dev.kubectl("get", "hostingdeployments", "-o", "wide").stdout
@@ -114,24 +80,24 @@ def test_both_samples_reach_in_service_and_deleting_removes_everything(dev: Dev,
 def test_an_image_edit_rolls_out_and_a_weight_edit_uses_update_endpoint_weights_and_capacities(
     dev: Dev, tmp_path: Path
 ) -> None:
-    obj = hosting_sample("hostingdeployment-xgboost-mnist")
+    obj = sample("hostingdeployment-xgboost-mnist")
     obj["metadata"]["name"] = "e2e-rollout"
     obj["spec"]["endpointName"] = "e2e-rollout"
-    apply(dev, tmp_path, obj)
-    first = wait_in_service_at(dev, get(dev, "hostingdeployment", "e2e-rollout"))
+    dev.apply(tmp_path, obj)
+    first = wait_in_service_at(dev, dev.get("hostingdeployment", "e2e-rollout"))
     uid = first["metadata"]["uid"]
     before = owned(dev, uid)
     models = copy.deepcopy(first["spec"]["models"])
     models[0]["containers"][0]["image"] = NEW_IMAGE
     dev.kubectl("patch", "hostingdeployment", "e2e-rollout", "--type=merge", "-p",
                 json.dumps({"spec": {"models": models}}))
-    rolled = wait_in_service_at(dev, get(dev, "hostingdeployment", "e2e-rollout"))
+    rolled = wait_in_service_at(dev, dev.get("hostingdeployment", "e2e-rollout"))
     after = owned(dev, uid)
     assert after["endpoints"] == before["endpoints"]  # the same endpoint, updated in place
     assert not set(after["models"]) & set(before["models"]) and not set(after["configs"]) & set(before["configs"])
     assert len(after["models"]) == len(after["configs"]) == 1  # the old ones were deleted
     assert rolled["status"]["productionVariants"][0]["deployedImages"][0]["specifiedImage"] == NEW_IMAGE
-    calls = stats(dev)
+    calls = dev.sagemaker_calls()
     assert calls["UpdateEndpoint"] == {"ok": 1}
 
     variants = copy.deepcopy(rolled["spec"]["productionVariants"])
@@ -140,19 +106,19 @@ def test_an_image_edit_rolls_out_and_a_weight_edit_uses_update_endpoint_weights_
                 json.dumps({"spec": {"productionVariants": variants}}))
     dev.kubectl("wait", "--for=jsonpath={.status.productionVariants[0].currentWeight}=2",
                 "hostingdeployment/e2e-rollout", WAIT, timeout=60)
-    weighted = wait_in_service_at(dev, get(dev, "hostingdeployment", "e2e-rollout"))
+    weighted = wait_in_service_at(dev, dev.get("hostingdeployment", "e2e-rollout"))
     assert weighted["status"]["endpointConfigName"] == rolled["status"]["endpointConfigName"]
-    calls = stats(dev)
+    calls = dev.sagemaker_calls()
     assert calls["UpdateEndpointWeightsAndCapacities"] == {"ok": 1} and calls["UpdateEndpoint"] == {"ok": 1}
     dev.kubectl("delete", "hostingdeployment", "e2e-rollout", WAIT, timeout=60)
     assert owned(dev, uid) == {"models": [], "configs": [], "endpoints": []}
 
 
 def test_changing_the_endpoint_name_is_refused(dev: Dev, tmp_path: Path) -> None:
-    obj = hosting_sample("hostingdeployment-xgboost-mnist")
+    obj = sample("hostingdeployment-xgboost-mnist")
     obj["metadata"]["name"] = "e2e-rename"
     obj["spec"]["endpointName"] = "e2e-rename"
-    apply(dev, tmp_path, obj)
+    dev.apply(tmp_path, obj)
     refused = dev.kubectl("patch", "hostingdeployment", "e2e-rename", "--type=merge", "-p",
                           json.dumps({"spec": {"endpointName": "e2e-renamed"}}), check=False)
     assert refused.returncode != 0 and "endpointName cannot be changed" in refused.stderr

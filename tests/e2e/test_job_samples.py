@@ -1,8 +1,8 @@
 """Every job sample end to end, as a user runs it: ``smk8s dev`` in its own process, kubectl, and the AWS API.
 
-``smk8s dev`` runs both emulators and the manager; the AWS emulator runs ``TIME_SCALE`` x faster than real time (a
+``smk8s dev`` runs both emulators and the manager; the AWS emulator runs ``FAST_TIME_SCALE`` x faster than real time (a
 default training job's 800 virtual seconds take under a second) with its rate limits off (they follow the wall
-clock), and the manager polls every ``POLL`` seconds. Tests wait with ``kubectl wait``, never with sleeps.
+clock), and the manager polls every ``FAST_POLL`` seconds. Tests wait with ``kubectl wait``, never with sleeps.
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.support import ROOT, Dev, running_dev
+from tests.e2e.support import SAMPLES, WAIT, Dev, fast_dev
 
-SAMPLES = ROOT / "config" / "samples"
 JOB_KINDS = ("TrainingJob", "ProcessingJob", "BatchTransformJob", "HyperparameterTuningJob")
-TIME_SCALE = 1000
-POLL = 0.1
-WAIT = "--timeout=45s"
 TUNING_LABEL = "sagemaker.aws.amazon.com/hyperparameter-tuning-job"
 OUTCOME_TAG = "emulator.smk8s/outcome"
 Obj = dict[str, Any]
@@ -46,31 +42,13 @@ def training(name: str, *tags: tuple[str, str]) -> Obj:
     return obj
 
 
-def apply(dev: Dev, tmp_path: Path, *objects: Obj) -> Path:
-    """Write ``objects`` into a directory and ``kubectl apply -f`` it; the directory (for ``kubectl wait -f``)."""
-    directory: Path = tmp_path / "manifests" / str(objects[0]["metadata"]["name"])
-    directory.mkdir(parents=True)
-    for obj in objects:
-        (directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml").write_text(yaml.safe_dump(obj))
-    dev.kubectl("apply", "-f", str(directory))
-    return directory
-
-
-def get(dev: Dev, *args: str) -> Any:
-    return json.loads(dev.kubectl("get", *args, "-o", "json").stdout)
-
-
 def condition(obj: Obj, type_: str) -> Obj:
     return next(c for c in obj["status"]["conditions"] if c["type"] == type_)
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    tmp_path = tmp_path_factory.mktemp("e2e")
-    config = tmp_path / "aws.json"
-    config.write_text(json.dumps({"rates": {"*": None}}))
-    with running_dev(tmp_path, extra=["--time-scale", str(TIME_SCALE), "--poll-interval", str(POLL),
-                                      "--aws-config", str(config)]) as running:
+    with fast_dev(tmp_path_factory.mktemp("e2e")) as running:
         yield running
 
 
@@ -87,21 +65,21 @@ def test_every_job_sample_completes_and_tuning_children_are_collected(dev: Dev, 
         PrimaryContainer={"Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-1",
                           "ModelDataUrl": "s3://my-bucket/xgboost-mnist/output/model.tar.gz"},
     )
-    directory = apply(dev, tmp_path, *samples.values())
+    directory = dev.apply(tmp_path, *samples.values())
     dev.kubectl("wait", "--for=condition=Complete", "-f", str(directory), WAIT, timeout=60)
 
     sagemaker = dev.sagemaker()
-    trained = get(dev, "trainingjob", "xgboost-mnist")
+    trained = dev.get("trainingjob", "xgboost-mnist")
     assert trained["status"]["trainingJobStatus"] == "Completed"
     assert trained["status"]["modelPath"].startswith("s3://my-bucket/xgboost-mnist/output/")
     described = sagemaker.describe_training_job(TrainingJobName=trained["status"]["sageMakerTrainingJobName"])
     assert described["TrainingJobStatus"] == "Completed"
-    custom = get(dev, "trainingjob", "xgboost-mnist-custom-endpoint")
+    custom = dev.get("trainingjob", "xgboost-mnist-custom-endpoint")
     assert custom["status"]["sageMakerTrainingJobName"] == "xgboost-mnist-custom-endpoint"
 
     for sample in ("hyperparametertuningjob-xgboost-mnist", "hyperparametertuningjob-spot"):
         name = samples[sample]["metadata"]["name"]
-        tuning = get(dev, "hyperparametertuningjob", name)
+        tuning = dev.get("hyperparametertuningjob", name)
         sm_name = tuning["status"]["sageMakerHyperParameterTuningJobName"]
         summaries = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
             HyperParameterTuningJobName=sm_name, MaxResults=100)["TrainingJobSummaries"]
@@ -112,21 +90,21 @@ def test_every_job_sample_completes_and_tuning_children_are_collected(dev: Dev, 
         refs = [f"trainingjob/{child}" for child in children]
         dev.kubectl("wait", "--for=create", *refs, WAIT, timeout=60)
         dev.kubectl("wait", "--for=condition=Complete", *refs, WAIT, timeout=60)
-        listed = get(dev, "trainingjobs", "-l", f"{TUNING_LABEL}={name}")["items"]
+        listed = dev.get("trainingjobs", "-l", f"{TUNING_LABEL}={name}")["items"]
         assert sorted(o["metadata"]["name"] for o in listed) == children
         for obj in listed:
             assert [o["uid"] for o in obj["metadata"]["ownerReferences"]] == [tuning["metadata"]["uid"]]
         # Deleting the tuning job garbage-collects its children (the jobs themselves stay in SageMaker).
         dev.kubectl("delete", "hyperparametertuningjob", name, WAIT, timeout=60)
-        assert get(dev, "trainingjobs", "-l", f"{TUNING_LABEL}={name}")["items"] == []
+        assert dev.get("trainingjobs", "-l", f"{TUNING_LABEL}={name}")["items"] == []
 
 
 def test_a_failing_job_shows_the_emulators_failure_reason(dev: Dev, tmp_path: Path) -> None:
     reason = "AlgorithmError: the e2e test asked for this failure"
-    directory = apply(dev, tmp_path, training("e2e-failing", (OUTCOME_TAG, "Failed"),
+    directory = dev.apply(tmp_path, training("e2e-failing", (OUTCOME_TAG, "Failed"),
                                               ("emulator.smk8s/failure-reason", reason)))
     dev.kubectl("wait", "--for=condition=Failed", "-f", str(directory), WAIT, timeout=60)
-    failed = get(dev, "trainingjob", "e2e-failing")
+    failed = dev.get("trainingjob", "e2e-failing")
     assert failed["status"]["trainingJobStatus"] == "Failed"
     assert reason in failed["status"]["additional"]
     assert reason in condition(failed, "Failed")["message"]
@@ -144,10 +122,10 @@ def test_a_failing_job_shows_the_emulators_failure_reason(dev: Dev, tmp_path: Pa
 
 def test_deleting_an_in_progress_job_stops_it_in_sagemaker(dev: Dev, tmp_path: Path) -> None:
     # Ten million virtual seconds of training: InProgress for hours of real time at this time scale.
-    apply(dev, tmp_path, training("e2e-long", ("emulator.smk8s/duration-seconds", "10000000")))
+    dev.apply(tmp_path, training("e2e-long", ("emulator.smk8s/duration-seconds", "10000000")))
     dev.kubectl("wait", "--for=jsonpath={.status.trainingJobStatus}=InProgress", "trainingjob/e2e-long", WAIT,
                 timeout=60)
-    job_name = get(dev, "trainingjob", "e2e-long")["status"]["sageMakerTrainingJobName"]
+    job_name = dev.get("trainingjob", "e2e-long")["status"]["sageMakerTrainingJobName"]
     sagemaker = dev.sagemaker()
     assert sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobStatus"] == "InProgress"
     # kubectl delete waits until the object is gone: the finalizer is released once SageMaker says Stopped.
@@ -156,7 +134,7 @@ def test_deleting_an_in_progress_job_stops_it_in_sagemaker(dev: Dev, tmp_path: P
 
 
 def test_an_edit_of_an_immutable_field_is_refused(dev: Dev, tmp_path: Path) -> None:
-    directory = apply(dev, tmp_path, training("e2e-immutable"))
+    directory = dev.apply(tmp_path, training("e2e-immutable"))
     edited = dev.kubectl("patch", "trainingjob", "e2e-immutable", "--type=merge", "-p",
                          json.dumps({"spec": {"roleArn": "arn:aws:iam::123456789012:role/another"}}), check=False)
     assert edited.returncode != 0
@@ -168,4 +146,4 @@ def test_an_edit_of_an_immutable_field_is_refused(dev: Dev, tmp_path: Path) -> N
     assert applied.returncode != 0
     assert "resourceConfig.instanceType of a TrainingJob cannot be changed" in applied.stderr
     dev.kubectl("wait", "--for=condition=Complete", "trainingjob/e2e-immutable", WAIT, timeout=60)
-    assert get(dev, "trainingjob", "e2e-immutable")["spec"]["roleArn"].endswith("AmazonSageMaker-ExecutionRole")
+    assert dev.get("trainingjob", "e2e-immutable")["spec"]["roleArn"].endswith("AmazonSageMaker-ExecutionRole")
