@@ -1,4 +1,5 @@
-"""What every reconcile pass of every controller holds: the object it works on, and how it stamps and reports.
+"""What every reconcile pass of every controller holds: the object it works on, and how it stamps and reports; and
+what every reconciler of a manager shares (:class:`ReconcilerDeps`).
 
 A controller's pass (``_Pass`` in each reconciler module) subclasses :class:`ObjectPass`. The object is the one the
 pass read from the cache, replaced by the server's answer after each write (:meth:`ObjectPass._replace`), so a
@@ -10,11 +11,35 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from smk8s.kube import EventRecorder
+from smk8s.sagemaker import SageMaker
 
 Obj = dict[str, Any]
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass
+class ReconcilerDeps:
+    """What every reconciler of a manager shares: SageMaker access and the Event recorder (one per manager, from
+    :class:`~smk8s.controllers.services.Services`), and the manager's flags that shape a pass.
+
+    ``poll_interval`` is how often a changing SageMaker resource is described (the job controllers poll through
+    their :class:`~smk8s.sagemaker.poller.Poller` instead); ``resync`` how often a settled object is checked
+    anyway; ``wall_clock`` is injected so tests can fix time.
+    """
+
+    sagemaker: SageMaker
+    events: EventRecorder
+    deletion_policy: str = "delete"
+    poll_interval: float = 30.0
+    resync: float = 600.0
+    wall_clock: Callable[[], datetime.datetime] = field(default=_utc_now)
 
 
 class ObjectPass:

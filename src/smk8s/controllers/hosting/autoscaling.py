@@ -27,9 +27,7 @@ it behind our back; a waiting one every ``poll_interval``.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import pydantic
@@ -41,10 +39,10 @@ from smk8s.api.v1.hosting_autoscaling_policy import HostingAutoscalingPolicySpec
 from smk8s.controllers.hosting import autoscaling_core as ac
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.jobs import core
-from smk8s.controllers.object_pass import ObjectPass
-from smk8s.kube import CustomResourceClient, EventRecorder
+from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
+from smk8s.kube import CustomResourceClient
 from smk8s.manager import Request, Result, TerminalError
-from smk8s.sagemaker import SageMaker, SageMakerError
+from smk8s.sagemaker import SageMakerError
 from smk8s.sagemaker import TerminalError as SageMakerTerminalError
 from smk8s.sagemaker.autoscaling import AutoScalingApi
 from smk8s.sagemaker.errors import DependencyNotReadyError
@@ -57,23 +55,13 @@ ENDPOINT_NOT_IN_SERVICE = "EndpointNotInService"
 ENDPOINT_NOT_FOUND = "EndpointNotFound"
 
 
-@dataclass
-class AutoscalingDeps:
-    sagemaker: SageMaker
-    events: EventRecorder
-    deletion_policy: str = "delete"
-    poll_interval: float = 30.0
-    resync: float = 600.0
-    wall_clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
-
-
 class AutoscalingReconciler:
     """Reconciles HostingAutoscalingPolicy objects. ``cached(namespace, name)`` reads the informer cache."""
 
     kind = "HostingAutoscalingPolicy"
     plural = "hostingautoscalingpolicies"
 
-    def __init__(self, deps: AutoscalingDeps, objects: CustomResourceClient,
+    def __init__(self, deps: ReconcilerDeps, objects: CustomResourceClient,
                  cached: Callable[[str, str], Obj | None]) -> None:
         self.deps = deps
         self.objects = objects

@@ -23,10 +23,8 @@ updates and deletes (:class:`~smk8s.sagemaker.hosting.EndpointBusyError`): the p
 
 from __future__ import annotations
 
-import datetime
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import pydantic
@@ -40,15 +38,14 @@ from smk8s.controllers.hosting.common import FINALIZER, is_owned, owner_prefix, 
 from smk8s.controllers.hosting.deployment_core import Desired, EndpointView, Step
 from smk8s.controllers.jobs import core as job_core
 from smk8s.controllers.jobs.naming import job_name
-from smk8s.controllers.object_pass import ObjectPass
-from smk8s.kube import NORMAL, WARNING, CustomResourceClient, EventRecorder
+from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
+from smk8s.kube import NORMAL, WARNING, CustomResourceClient
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
     AccessDeniedError,
     AlreadyExistsError,
     NotFoundError,
     RetryableError,
-    SageMaker,
     SageMakerError,
 )
 from smk8s.sagemaker import TerminalError as SageMakerTerminalError
@@ -61,21 +58,10 @@ STABLE_FACTOR = 5.0
 """Describe a stable endpoint (InService, Failed) this many poll intervals apart."""
 
 
-@dataclass
-class DeploymentDeps:
-    """What the HostingDeployment reconciler needs from its manager."""
-
-    sagemaker: SageMaker
-    events: EventRecorder
-    deletion_policy: str = "delete"
-    poll_interval: float = 30.0
-    wall_clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
-
-
 class HostingDeploymentReconciler:
     """Reconciles HostingDeployments. ``cached(namespace, name)`` reads the informer cache."""
 
-    def __init__(self, deps: DeploymentDeps, objects: CustomResourceClient,
+    def __init__(self, deps: ReconcilerDeps, objects: CustomResourceClient,
                  cached: Callable[[str, str], Obj | None]) -> None:
         self.deps = deps
         self.objects = objects

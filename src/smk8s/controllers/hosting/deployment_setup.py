@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from smk8s.api.v1.common import GROUP, VERSION
-from smk8s.controllers.hosting.deployment_reconciler import DeploymentDeps, HostingDeploymentReconciler
+from smk8s.controllers.hosting.deployment_reconciler import HostingDeploymentReconciler
+from smk8s.controllers.object_pass import ReconcilerDeps
 from smk8s.controllers.predicates import GenerationChanged
 from smk8s.controllers.services import Services, ServicesController
 from smk8s.kube import CustomResourceClient
@@ -37,7 +38,8 @@ def build_hosting_deployment_controller(
     def cached(namespace: str, name: str) -> Any:
         return store.get(f"{namespace}/{name}")
 
-    deps = DeploymentDeps(services.sagemaker, services.events, deletion_policy, poll_interval)
+    deps = ReconcilerDeps(services.sagemaker, services.events, deletion_policy=deletion_policy,
+                          poll_interval=poll_interval)
     reconciler = HostingDeploymentReconciler(deps, CustomResourceClient(manager.api, GROUP, VERSION, PLURAL), cached)
     controller = ServicesController(
         PLURAL, reconciler, services=services, informer=GenerationChanged(informer),

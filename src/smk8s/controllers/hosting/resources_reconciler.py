@@ -21,9 +21,8 @@ Polling: models and configurations never change by themselves, so a settled obje
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import pydantic
@@ -33,14 +32,13 @@ from pydantic import BaseModel
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.hosting.resources_core import Step
 from smk8s.controllers.jobs import core
-from smk8s.controllers.object_pass import ObjectPass
-from smk8s.kube import CustomResourceClient, EventRecorder
+from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
+from smk8s.kube import CustomResourceClient
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
     AlreadyExistsError,
     NotFoundError,
     RetryableError,
-    SageMaker,
     SageMakerApi,
     SageMakerError,
 )
@@ -121,20 +119,10 @@ async def model_names_in_use(api: SageMakerApi) -> set[str]:
     return names
 
 
-@dataclass
-class ResourceDeps:
-    sagemaker: SageMaker
-    events: EventRecorder
-    deletion_policy: str = "delete"
-    resync: float = 600.0
-    poll_interval: float = 30.0
-    wall_clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
-
-
 class ResourceReconciler:
     """Reconciles one kind. ``cached(namespace, name)`` reads the kind's informer cache."""
 
-    def __init__(self, kind: ResourceKind, deps: ResourceDeps, objects: CustomResourceClient,
+    def __init__(self, kind: ResourceKind, deps: ReconcilerDeps, objects: CustomResourceClient,
                  cached: Callable[[str, str], Obj | None]) -> None:
         self.kind = kind
         self.deps = deps

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from smk8s.api.v1.common import GROUP, VERSION
-from smk8s.controllers.hosting.autoscaling import AutoscalingDeps, AutoscalingReconciler
+from smk8s.controllers.hosting.autoscaling import AutoscalingReconciler
 from smk8s.controllers.hosting.endpoint_config import ENDPOINT_CONFIG
 from smk8s.controllers.hosting.model import MODEL
-from smk8s.controllers.hosting.resources_reconciler import ResourceDeps, ResourceReconciler
+from smk8s.controllers.hosting.resources_reconciler import ResourceReconciler
+from smk8s.controllers.object_pass import ReconcilerDeps
 from smk8s.controllers.predicates import GenerationChanged
 from smk8s.controllers.services import Services, ServicesController
 from smk8s.kube import CustomResourceClient
@@ -53,9 +54,9 @@ def build_resource_controllers(
         manager.add_controller(controller)
         controllers.append(controller)
 
-    resource_deps = ResourceDeps(services.sagemaker, services.events, deletion_policy, resync, poll_interval)
+    deps = ReconcilerDeps(services.sagemaker, services.events, deletion_policy=deletion_policy,
+                          poll_interval=poll_interval, resync=resync)
     for kind in (MODEL, ENDPOINT_CONFIG):
-        add(kind.plural, functools.partial(ResourceReconciler, kind, resource_deps))
-    autoscaling_deps = AutoscalingDeps(services.sagemaker, services.events, deletion_policy, poll_interval, resync)
-    add(AutoscalingReconciler.plural, lambda objects, cached: AutoscalingReconciler(autoscaling_deps, objects, cached))
+        add(kind.plural, functools.partial(ResourceReconciler, kind, deps))
+    add(AutoscalingReconciler.plural, functools.partial(AutoscalingReconciler, deps))
     return controllers

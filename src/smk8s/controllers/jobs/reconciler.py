@@ -1,8 +1,9 @@
 """The I/O half of the job reconciler: observe, ask :func:`~.core.decide`, perform the steps.
 
-One :class:`JobReconciler` per kind (its :class:`~.adapters.JobAdapter`), all sharing :class:`JobDeps`. It reads
-objects from the informer cache; every write is guarded by the object's resourceVersion, so a stale read fails
-with 409 and is retried with backoff, never acted on twice. Create is idempotent by name: the job's name is fixed
+One :class:`JobReconciler` per kind (its :class:`~.adapters.JobAdapter`), all sharing one
+:class:`~smk8s.controllers.object_pass.ReconcilerDeps`. It reads objects from the informer cache; every write is
+guarded by the object's resourceVersion, so a stale read fails with 409 and is retried with backoff, never acted on
+twice. Create is idempotent by name: the job's name is fixed
 (spec, or generated from the uid) and every pass Describes before it Creates.
 
 Polled changes. The poller reports a job whose List summary changed (:meth:`JobReconciler.report`); its reconcile
@@ -25,9 +26,7 @@ Errors (classified by :mod:`smk8s.sagemaker.errors`):
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import pydantic
@@ -38,8 +37,8 @@ from smk8s.controllers.jobs.adapters import TUNING, JobAdapter
 from smk8s.controllers.jobs.core import Step
 from smk8s.controllers.jobs.naming import job_name
 from smk8s.controllers.jobs.tuning_children import sync_children
-from smk8s.controllers.object_pass import ObjectPass
-from smk8s.kube import NORMAL, WARNING, CustomResourceClient, EventRecorder
+from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
+from smk8s.kube import NORMAL, WARNING, CustomResourceClient
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
     AccessDeniedError,
@@ -48,7 +47,6 @@ from smk8s.sagemaker import (
     NotFoundError,
     Poller,
     RetryableError,
-    SageMaker,
     SageMakerApi,
     SageMakerError,
 )
@@ -62,23 +60,13 @@ FOLLOW_UP_DESCRIBES_PER_SECOND = 1.0
 most this rate, so a burst of completions is shown at once and detailed within the API budget."""
 
 
-@dataclass
-class JobDeps:
-    """What every job reconciler of a manager shares."""
-
-    sagemaker: SageMaker
-    events: EventRecorder
-    deletion_policy: str = "delete"
-    wall_clock: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
-
-
 class JobReconciler:
     """Reconciles one kind. ``cached(namespace, name)`` reads the kind's informer cache."""
 
     def __init__(
         self,
         adapter: JobAdapter,
-        deps: JobDeps,
+        deps: ReconcilerDeps,
         objects: CustomResourceClient,
         cached: Callable[[str, str], Obj | None],
         poller: Poller,

@@ -15,7 +15,8 @@ from typing import Any
 
 from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.controllers.jobs.adapters import ADAPTERS, TRAINING, JobAdapter
-from smk8s.controllers.jobs.reconciler import JobDeps, JobReconciler
+from smk8s.controllers.jobs.reconciler import JobReconciler
+from smk8s.controllers.object_pass import ReconcilerDeps
 from smk8s.controllers.predicates import GenerationChanged
 from smk8s.controllers.services import Services, ServicesController
 from smk8s.kube import CustomResourceClient
@@ -59,7 +60,7 @@ def build_job_controllers(
 ) -> list[JobController]:
     """The job controllers of ``kinds``, added to ``manager`` (tests pass :class:`Services` of their own)."""
     sagemaker = services.sagemaker
-    deps = JobDeps(sagemaker, services.events, deletion_policy)
+    deps = ReconcilerDeps(sagemaker, services.events, deletion_policy=deletion_policy, poll_interval=poll_interval)
     watched = {*kinds, TRAINING.kind} if "HyperparameterTuningJob" in kinds else set(kinds)  # children are TrainingJobs
     informers = {kind: manager.informers.informer(GROUP, VERSION, ADAPTERS[kind].plural,
                                                   label_selector=watch_selector or None) for kind in watched}
