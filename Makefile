@@ -42,9 +42,13 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) $(DEV_DIR) .run .mypy_cache .pytest_cache .ruff_cache
 
-# `make manifests`: the RBAC roles (hack/generate_rbac.py, from src/smk8s/rbac.py), then the installers in release/
-# and the Helm charts' generated files (hack/generate_release.py, from config/). Tests fail when they are stale.
+# `make manifests`: the API models (hack/generate_api.py, from botocore's SageMaker model), the CRDs in config/crd
+# (hack/generate_crds.py, from the models), the RBAC roles (hack/generate_rbac.py, from src/smk8s/rbac.py), then the
+# installers in release/ and the Helm charts' generated files (hack/generate_release.py, from config/). Tests fail
+# when any of them is stale.
 manifests: $(STAMP)
+	$(BIN)/python hack/generate_api.py
+	$(BIN)/python hack/generate_crds.py
 	$(BIN)/python hack/generate_rbac.py
 	$(BIN)/python hack/generate_release.py
 

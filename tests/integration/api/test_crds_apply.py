@@ -222,6 +222,8 @@ PJ, BTJ = "processingjob-kmeans-mnist.yaml", "batchtransformjob-xgboost-mnist.ya
 HD = "hostingdeployment-xgboost-mnist.yaml"
 EC, HAP = "endpointconfig-xgboost-mnist.yaml", "hostingautoscalingpolicy-custom-metric.yaml"
 MODEL = "model-xgboost-mnist.yaml"
+MLFLOW_ARN = "arn:aws:sagemaker:us-west-2:123456789012:mlflow-tracking-server/mnist"
+TRAINING_PLAN_ARN = "arn:aws:sagemaker:us-west-2:123456789012:training-plan/mnist-capacity-plan"
 
 BAD = [
     # missing required fields
@@ -317,6 +319,15 @@ BAD = [
     Bad("edit-endpoint-name", HD, put("spec.endpointName", "another-endpoint"), "spec.endpointName",
         "create a new HostingDeployment", edit=True),
     Bad("edit-model-region", MODEL, put("spec.region", "us-east-1"), "spec.region", "delete the Model", edit=True),
+    # fields newer than the original operator, and members of resourceConfig UpdateTrainingJob does not take
+    Bad("edit-mlflow", TJ, put("spec.mlflowConfig", {"mlflowResourceArn": MLFLOW_ARN, "mlflowExperimentName": "x"}),
+        "spec.mlflowConfig", "only tags, profilerConfig", edit=True),
+    Bad("add-training-plan", TJ, put("spec.resourceConfig.trainingPlanArn", TRAINING_PLAN_ARN),
+        "spec.resourceConfig.trainingPlanArn", "resourceConfig.keepAlivePeriodInSeconds can be updated", edit=True),
+    Bad("pj-edit-instance-type", PJ, put("spec.processingResources.clusterConfig.instanceType", "ml.m5.4xlarge"),
+        "spec.processingResources", "create a new ProcessingJob", edit=True),
+    Bad("btj-edit-payload", BTJ, put("spec.maxPayloadInMB", 12), "spec.maxPayloadInMB",
+        "only tags can be updated", edit=True),
     # unknown fields: strict field validation (kubectl's default) answers 400
     Bad("unknown-spec-field", TJ, put("spec.instanceType", "ml.m5.xlarge"), "spec.instanceType",
         "strict decoding error: unknown field", code=400),
@@ -360,3 +371,24 @@ def test_a_bad_manifest_is_rejected_when_applied(cluster: RunningKube, bad: Bad)
         assert json.loads(stored.stdout)["spec"] == _with_defaults(sample["spec"], sample["kind"])
     else:
         assert stored.returncode != 0 and "NotFound" in stored.stderr
+
+
+def test_what_sagemaker_can_update_on_a_job_is_accepted(cluster: RunningKube) -> None:
+    """The other side of the immutability rows: UpdateTrainingJob's members and tags may be edited (apply works)."""
+    sample = _load(SAMPLES / TJ)
+    sample["metadata"]["name"] = "edit-updatable"
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(sample))
+    edited = copy.deepcopy(sample)
+    edited["spec"]["resourceConfig"]["keepAlivePeriodInSeconds"] = 600
+    edited["spec"]["profilerConfig"] = {"s3OutputPath": "s3://my-bucket/profiler", "disableProfiler": False}
+    edited["spec"]["remoteDebugConfig"] = {"enableRemoteDebug": True}
+    edited["spec"]["tags"] = [{"key": "project", "value": "mnist-2"}]
+    proc = cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(edited))
+    assert "configured" in proc.stdout, proc.stdout
+    stored = cluster.kubectl_json("get", "trainingjob", "edit-updatable")
+    assert stored["spec"] == edited["spec"]
+    pj = _load(SAMPLES / PJ)
+    pj["metadata"]["name"] = "edit-tags"
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(pj))
+    pj["spec"]["tags"] = [{"key": "team", "value": "ml"}]
+    assert "configured" in cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(pj)).stdout

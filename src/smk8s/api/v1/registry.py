@@ -3,12 +3,17 @@
 ``KINDS`` maps a kind to its root model; ``INFO`` to its :class:`KindInfo`. Printer columns start with the original
 operator's (../shared/reference/original-operator.md section 1), in its order and with its names, followed by new
 ones. ``immutable`` lists spec fields (dotted paths of wire names under ``.spec``) SageMaker cannot change after
-creation, each with the message a rejected edit gets; every kind's ``region`` is among them.
+creation, each with the message a rejected edit gets; every kind's ``region`` is among them. For the four jobs it is
+derived (:func:`job_immutable`): every spec field but a short explicit list of updatable ones, so a field a botocore
+update adds is immutable by default. The hosting kinds apply every edit (a new endpoint configuration and
+UpdateEndpoint, a replacement Model or EndpointConfig, re-registered scaling targets): only their ``region`` and
+HostingDeployment's ``endpointName`` are immutable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, get_args
 
 from pydantic import BaseModel
 
@@ -85,10 +90,77 @@ def _region(kind: str) -> Immutable:
     return Immutable("region", f"region cannot be changed: delete the {kind} and create it again in the other region")
 
 
-def _job_immutable(kind: str, fields: tuple[str, ...], mutable_hint: str = "") -> tuple[Immutable, ...]:
-    message = (f"{{field}} of a {kind} cannot be changed after creation (SageMaker jobs are immutable){mutable_hint}: "
-               f"create a new {kind} instead")
-    return (_region(kind), *(Immutable(f, message.format(field=f)) for f in fields))
+# Spec fields of every kind that are the operator's, not SageMaker's: where the API is. Both are immutable.
+OPERATOR_FIELDS: Final = ("region", "sageMakerEndpoint")
+
+
+@dataclass(frozen=True)
+class JobMutability:
+    """What of a job's spec may change after creation; everything else is immutable (:func:`job_immutable`).
+
+    ``updatable`` are dotted wire paths the controller brings SageMaker to after an edit (tags: AddTags/DeleteTags
+    by the job reconciler; TrainingJob: the members of UpdateTrainingJob). ``split`` are object fields some of
+    whose members are updatable: each of their other members is immutable on its own (a rule cannot point into a
+    list, so only object fields can be split).
+    """
+
+    updatable: tuple[str, ...] = ("tags",)
+    split: tuple[str, ...] = ()
+
+
+# UpdateTrainingJob's members (botocore's SageMaker model: TrainingJobName, ProfilerConfig, ProfilerRuleConfigurations,
+# ResourceConfig (ResourceConfigForUpdate: KeepAlivePeriodInSeconds only) and RemoteDebugConfig), plus tags.
+TRAINING_JOB_MUTABILITY: Final = JobMutability(
+    updatable=("tags", "profilerConfig", "profilerRuleConfigurations", "remoteDebugConfig",
+               "resourceConfig.keepAlivePeriodInSeconds"),
+    split=("resourceConfig",),
+)
+# Tuning, processing and transform jobs have no Update operation: only their tags change.
+TAGS_ONLY: Final = JobMutability()
+
+
+def spec_model(root: type[BaseModel]) -> type[BaseModel]:
+    """The spec model of a kind's root model."""
+    return _object_model(root, "spec")
+
+
+def _object_model(model: type[BaseModel], wire_name: str) -> type[BaseModel]:
+    """The model of the object field ``wire_name`` of ``model`` (optional or not); ValueError if not an object."""
+    for field in model.model_fields.values():
+        if field.alias != wire_name:
+            continue
+        for candidate in (field.annotation, *get_args(field.annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                return candidate
+        raise ValueError(f"{model.__name__}.{wire_name} is not an object (a list or a scalar cannot be split)")
+    raise ValueError(f"{model.__name__} has no field {wire_name!r}")
+
+
+def wire_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The wire names (aliases) of a model's fields, in declaration order."""
+    return tuple(f.alias or name for name, f in model.model_fields.items())
+
+
+def job_immutable(kind: str, spec: type[BaseModel], mutability: JobMutability) -> tuple[Immutable, ...]:
+    """Every spec field of a job (split fields member by member) but the updatable ones, ``region`` first.
+
+    Derived from the spec model, so a field a botocore update adds is immutable until someone makes the controller
+    update it and lists it in ``mutability``. The message says what can be updated and what to do instead.
+    """
+    *others, last = mutability.updatable
+    updatable = f"{', '.join(others)} and {last}" if others else last
+    message = (f"{{field}} of a {kind} cannot be changed after creation (SageMaker jobs are immutable; only "
+               f"{updatable} can be updated): create a new {kind} instead")
+    paths: list[str] = []
+    for name in wire_names(spec):
+        if name == "region" or name in mutability.updatable:
+            continue
+        if name in mutability.split:
+            paths += [f"{name}.{member}" for member in wire_names(_object_model(spec, name))
+                      if f"{name}.{member}" not in mutability.updatable]
+        else:
+            paths.append(name)
+    return (_region(kind), *(Immutable(p, message.format(field=p)) for p in paths))
 
 
 TRAINING_JOB = KindInfo(
@@ -105,16 +177,7 @@ TRAINING_JOB = KindInfo(
         _ready(),
         PrinterColumn("Arn", ".status.trainingJobArn", priority=1),
     ),
-    immutable=_job_immutable("TrainingJob", (
-        "trainingJobName", "sageMakerEndpoint", "algorithmSpecification", "roleArn", "inputDataConfig",
-        "outputDataConfig", "resourceConfig.instanceType", "resourceConfig.instanceCount",
-        "resourceConfig.volumeSizeInGB", "resourceConfig.volumeKmsKeyId", "resourceConfig.instanceGroups",
-        "stoppingCondition", "hyperParameters", "vpcConfig", "checkpointConfig", "debugHookConfig",
-        "debugRuleConfigurations", "tensorBoardOutputConfig", "enableManagedSpotTraining", "enableNetworkIsolation",
-        "enableInterContainerTrafficEncryption", "environment", "retryStrategy", "experimentConfig",
-        "infraCheckConfig",
-    ), " (only profilerConfig, profilerRuleConfigurations, remoteDebugConfig and "
-       "resourceConfig.keepAlivePeriodInSeconds can be updated)"),
+    immutable=job_immutable("TrainingJob", spec_model(TrainingJob), TRAINING_JOB_MUTABILITY),
     is_job=True,
 )
 
@@ -136,10 +199,7 @@ HYPERPARAMETER_TUNING_JOB = KindInfo(
         _ready(),
         PrinterColumn("Arn", ".status.hyperParameterTuningJobArn", priority=1),
     ),
-    immutable=_job_immutable("HyperparameterTuningJob", (
-        "hyperParameterTuningJobName", "sageMakerEndpoint", "hyperParameterTuningJobConfig", "trainingJobDefinition",
-        "trainingJobDefinitions", "warmStartConfig", "autotune",
-    )),
+    immutable=job_immutable("HyperparameterTuningJob", spec_model(HyperparameterTuningJob), TAGS_ONLY),
     is_job=True,
 )
 
@@ -156,10 +216,7 @@ PROCESSING_JOB = KindInfo(
         _ready(),
         PrinterColumn("Arn", ".status.processingJobArn", priority=1),
     ),
-    immutable=_job_immutable("ProcessingJob", (
-        "sageMakerEndpoint", "processingInputs", "processingOutputConfig", "processingResources",
-        "stoppingCondition", "appSpecification", "environment", "networkConfig", "roleArn", "experimentConfig",
-    )),
+    immutable=job_immutable("ProcessingJob", spec_model(ProcessingJob), TAGS_ONLY),
     is_job=True,
 )
 
@@ -176,11 +233,7 @@ BATCH_TRANSFORM_JOB = KindInfo(
         _ready(),
         PrinterColumn("Arn", ".status.transformJobArn", priority=1),
     ),
-    immutable=_job_immutable("BatchTransformJob", (
-        "transformJobName", "sageMakerEndpoint", "modelName", "maxConcurrentTransforms", "modelClientConfig",
-        "maxPayloadInMB", "batchStrategy", "environment", "transformInput", "transformOutput", "dataCaptureConfig",
-        "transformResources", "dataProcessing", "experimentConfig",
-    )),
+    immutable=job_immutable("BatchTransformJob", spec_model(BatchTransformJob), TAGS_ONLY),
     is_job=True,
 )
 
