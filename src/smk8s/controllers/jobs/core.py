@@ -172,7 +172,8 @@ def desired_tags(request: Mapping[str, Any], ours: Mapping[str, str]) -> dict[st
 
 
 def training_update(request: Mapping[str, Any], description: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The UpdateTrainingJob request bringing a running job to the spec (warm-pool keep-alive, profiler), or None."""
+    """The UpdateTrainingJob request bringing a running job to the spec (warm-pool keep-alive, profiler, remote
+    debugging: what UpdateTrainingJob takes, and so what the CRD lets change), or None."""
     update: dict[str, Any] = {}
     keep_alive = (request.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
     if keep_alive is not None and keep_alive != (description.get("ResourceConfig") or {}).get(
@@ -185,6 +186,9 @@ def training_update(request: Mapping[str, Any], description: Mapping[str, Any]) 
     rules = [r for r in request.get("ProfilerRuleConfigurations") or () if r.get("RuleConfigurationName") not in known]
     if rules:
         update["ProfilerRuleConfigurations"] = rules
+    remote_debug = request.get("RemoteDebugConfig")
+    if remote_debug and not _subset(remote_debug, description.get("RemoteDebugConfig") or {}):
+        update["RemoteDebugConfig"] = remote_debug
     if not update:
         return None
     return {"TrainingJobName": description["TrainingJobName"], **update}

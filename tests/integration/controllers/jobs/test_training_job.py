@@ -138,7 +138,7 @@ async def test_a_job_created_just_before_a_crash_is_found_by_name_and_uid_tag_an
         assert env.calls("CreateTrainingJob") == 1  # the one before the "crash"; none by the operator
 
 
-async def test_spec_tag_and_keep_alive_edits_are_applied_to_the_running_job(env: Harness) -> None:
+async def test_spec_tag_keep_alive_and_remote_debug_edits_are_applied_to_the_running_job(env: Harness) -> None:
     obj = long_running("edited")
     obj["spec"]["resourceConfig"]["keepAlivePeriodInSeconds"] = 300
     await env.create(obj)
@@ -147,6 +147,7 @@ async def test_spec_tag_and_keep_alive_edits_are_applied_to_the_running_job(env:
     patched = await env.clients["TrainingJob"].patch("default", "edited", {"spec": {
         "tags": [{"key": DURATION, "value": "100000000"}, {"key": "team", "value": "ml"}],
         "resourceConfig": {"keepAlivePeriodInSeconds": 600},
+        "remoteDebugConfig": {"enableRemoteDebug": True},
     }})
     generation = patched["metadata"]["generation"]
     await env.wait("TrainingJob", "edited", lambda o: o["status"].get("observedGeneration") == generation)
@@ -155,6 +156,7 @@ async def test_spec_tag_and_keep_alive_edits_are_applied_to_the_running_job(env:
     assert env.calls("AddTags") == 1 and env.calls("DeleteTags") == 1 and env.calls("UpdateTrainingJob", "ok") == 1
     described = await env.sagemaker.at("us-west-2").describe_training_job(running["status"]["sageMakerTrainingJobName"])
     assert described is not None and described["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    assert described["RemoteDebugConfig"] == {"EnableRemoteDebug": True}
 
 
 async def test_throttling_is_shown_as_a_condition_backed_off_and_never_fails_the_job() -> None:

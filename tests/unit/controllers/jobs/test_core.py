@@ -118,15 +118,19 @@ def test_tag_changes_add_changed_and_delete_removed_but_never_aws_tags() -> None
 def test_training_update_sends_only_what_differs() -> None:
     desc = {"TrainingJobName": "j", "ResourceConfig": {"KeepAlivePeriodInSeconds": 300},
             "ProfilerConfig": {"S3OutputPath": "s3://p"},
-            "ProfilerRuleConfigurations": [{"RuleConfigurationName": "a"}]}
+            "ProfilerRuleConfigurations": [{"RuleConfigurationName": "a"}],
+            "RemoteDebugConfig": {"EnableRemoteDebug": False}}
     same = {"ResourceConfig": {"KeepAlivePeriodInSeconds": 300}, "ProfilerConfig": {"S3OutputPath": "s3://p"},
-            "ProfilerRuleConfigurations": [{"RuleConfigurationName": "a"}]}
+            "ProfilerRuleConfigurations": [{"RuleConfigurationName": "a"}],
+            "RemoteDebugConfig": {"EnableRemoteDebug": False}}
     assert core.training_update(same, desc) is None
     changed = {"ResourceConfig": {"KeepAlivePeriodInSeconds": 600},
-               "ProfilerRuleConfigurations": [{"RuleConfigurationName": "a"}, {"RuleConfigurationName": "b"}]}
+               "ProfilerRuleConfigurations": [{"RuleConfigurationName": "a"}, {"RuleConfigurationName": "b"}],
+               "RemoteDebugConfig": {"EnableRemoteDebug": True}}
     assert core.training_update(changed, desc) == {
         "TrainingJobName": "j", "ResourceConfig": {"KeepAlivePeriodInSeconds": 600},
-        "ProfilerRuleConfigurations": [{"RuleConfigurationName": "b"}]}
+        "ProfilerRuleConfigurations": [{"RuleConfigurationName": "b"}],
+        "RemoteDebugConfig": {"EnableRemoteDebug": True}}
 
 
 # -- status writes ------------------------------------------------------------------------------------------------
