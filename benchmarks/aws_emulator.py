@@ -2,7 +2,11 @@
 
 The emulator runs as its own process (``smk8s emulate aws``) with rate limits off; the load comes from this
 process, once through aiobotocore (what the operator does: signing and parsing included, so the client costs
-count) and once as raw pre-built HTTP requests (the emulator's own capacity). Each phase runs for a fixed time.
+count) and once as raw pre-built HTTP requests (the emulator's own capacity). Each phase runs for a fixed time
+(``duration_seconds``; :func:`main`'s arguments default to what ``make bench`` runs). It prints two lines::
+
+    aws emulator: DescribeTrainingJob via aiobotocore <rate> calls/s (<n> clients, <what was described>)
+    aws emulator: DescribeTrainingJob raw HTTP         <rate> calls/s (<n> clients)
 """
 
 from __future__ import annotations
@@ -66,9 +70,10 @@ async def emulator_process() -> AsyncIterator[str]:
             await proc.wait()
 
 
-async def sustained(call: Callable[[], Awaitable[None]], concurrency: int) -> float:
-    """Calls per second over ``DURATION_SECONDS`` with ``concurrency`` callers in a loop."""
-    deadline = time.perf_counter() + DURATION_SECONDS
+async def sustained(call: Callable[[], Awaitable[None]], concurrency: int,
+                    duration_seconds: float = DURATION_SECONDS) -> float:
+    """Calls per second over ``duration_seconds`` with ``concurrency`` callers in a loop."""
+    deadline = time.perf_counter() + duration_seconds
     done = 0
 
     async def worker() -> None:
@@ -82,9 +87,11 @@ async def sustained(call: Callable[[], Awaitable[None]], concurrency: int) -> fl
     return done / (time.perf_counter() - started)
 
 
-async def main() -> None:
+async def main(duration_seconds: float = DURATION_SECONDS, boto_concurrency: int = BOTO_CONCURRENCY,
+               raw_concurrency: int = RAW_CONCURRENCY) -> None:
+    """Run both phases, each for ``duration_seconds``, and print their figures (see the module docstring)."""
     async with emulator_process() as url:
-        config = Config(retries={"total_max_attempts": 1}, max_pool_connections=BOTO_CONCURRENCY)
+        config = Config(retries={"total_max_attempts": 1}, max_pool_connections=boto_concurrency)
         async with AioSession().create_client(
             "sagemaker",
             endpoint_url=url,
@@ -103,23 +110,23 @@ async def main() -> None:
                 with contextlib.suppress(ClientError):
                     await sm.describe_training_job(TrainingJobName=JOB)
 
-            boto_rate = await sustained(describe, BOTO_CONCURRENCY)
+            boto_rate = await sustained(describe, boto_concurrency, duration_seconds)
         print(
             f"aws emulator: DescribeTrainingJob via aiobotocore {boto_rate:8.0f} calls/s "
-            f"({BOTO_CONCURRENCY} clients, {what})"
+            f"({boto_concurrency} clients, {what})"
         )
 
         headers = {"X-Amz-Target": "SageMaker.DescribeTrainingJob", "Content-Type": "application/x-amz-json-1.1"}
         body = json.dumps({"TrainingJobName": JOB}).encode()
-        connector = aiohttp.TCPConnector(limit=RAW_CONCURRENCY)
+        connector = aiohttp.TCPConnector(limit=raw_concurrency)
         async with aiohttp.ClientSession(connector=connector) as http:
 
             async def raw() -> None:
                 async with http.post(url + "/", data=body, headers=headers) as resp:
                     await resp.read()
 
-            raw_rate = await sustained(raw, RAW_CONCURRENCY)
-        print(f"aws emulator: DescribeTrainingJob raw HTTP         {raw_rate:8.0f} calls/s ({RAW_CONCURRENCY} clients)")
+            raw_rate = await sustained(raw, raw_concurrency, duration_seconds)
+        print(f"aws emulator: DescribeTrainingJob raw HTTP         {raw_rate:8.0f} calls/s ({raw_concurrency} clients)")
 
 
 if __name__ == "__main__":

@@ -108,16 +108,17 @@ class AwsEmulator:
     """The emulated AWS services on one port (see the module docstring).
 
     ``time_scale`` compresses the virtual clock; ``config`` (mapping or YAML/JSON file) may set ``time_scale``,
-    ``seed``, ``account_id``, ``region``, ``verify_signatures``, ``credentials``, ``quotas``, ``rates`` and
-    ``faults``; keyword arguments given with non-default values win over it.
+    ``seed``, ``account_id``, ``region``, ``verify_signatures``, ``credentials``, ``quotas``, ``rates``,
+    ``unassumable_roles`` and ``faults``. ``time_scale`` and ``seed`` given (not None) win over the config's, which
+    win over the defaults (1.0 and 0); ``verify_signatures`` is on when either turns it on.
     """
 
     def __init__(
         self,
         port: int = 0,
-        time_scale: float = 1.0,
+        time_scale: float | None = None,
         config: Mapping[str, Any] | str | Path | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         verify_signatures: bool = False,
         *,
         host: str = "127.0.0.1",
@@ -125,8 +126,8 @@ class AwsEmulator:
         cfg = load_config(config)
         self.requested_port = port
         self.host = host
-        self.seed = seed if seed != 0 else int(cfg.get("seed", 0))
-        scale = time_scale if time_scale != 1.0 else float(cfg.get("time_scale", 1.0))
+        self.seed = seed if seed is not None else int(cfg.get("seed", 0))
+        scale = time_scale if time_scale is not None else float(cfg.get("time_scale", 1.0))
         self.verify_signatures = verify_signatures or bool(cfg.get("verify_signatures", False))
         self.world: World = new_world(
             clock=VirtualClock(scale=scale),

@@ -69,3 +69,28 @@ def test_bad_config_fails_before_ready(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0 and "ready" not in proc.stdout
     assert "unknown_key" in proc.stderr
+
+
+def test_time_scale_and_seed_flags_override_the_config_file(tmp_path: Path) -> None:
+    """``--time-scale 1`` and ``--seed 0`` are the defaults' values, yet given on the command line they still win."""
+    config = tmp_path / "aws.yaml"
+    config.write_text("time_scale: 500\nseed: 3\n")
+    with emulator("--config", str(config)) as (proc, url):
+        assert get(url + "/_emulator/clock")["scale"] == 500
+        assert get(url + "/_emulator/faults")["seed"] == 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    with emulator("--time-scale", "1", "--seed", "0", "--config", str(config)) as (proc, url):
+        assert get(url + "/_emulator/clock")["scale"] == 1
+        assert get(url + "/_emulator/faults")["seed"] == 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_right_after_the_ready_line_exits_cleanly(sig: int) -> None:
+    """The handlers are installed before ``ready`` is printed: no KeyboardInterrupt, no traceback, exit 0."""
+    with emulator() as (proc, _):
+        proc.send_signal(sig)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()

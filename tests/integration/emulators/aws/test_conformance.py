@@ -604,6 +604,29 @@ async def test_tuning_outcome_tags_and_warm_start(sm: Any, emulator: AwsEmulator
         await sm.create_hyper_parameter_tuning_job(**tuning_job("WARM"))
 
 
+async def test_describe_model_and_endpoint_config(sm: Any, emulator: AwsEmulator) -> None:
+    """Successful DescribeModel and DescribeEndpointConfig answers (their shapes are checked by the fixture)."""
+    container = {"Image": IMAGE, "ModelDataUrl": "s3://bucket/model.tar.gz", "Environment": {"LOG_LEVEL": "debug"}}
+    created = await sm.create_model(ModelName="model1", ExecutionRoleArn=ROLE, PrimaryContainer=container)
+    model = await sm.describe_model(ModelName="model1")
+    assert model["ModelArn"] == created["ModelArn"] == "arn:aws:sagemaker:us-west-2:123456789012:model/model1"
+    assert (model["ModelName"], model["ExecutionRoleArn"], model["EnableNetworkIsolation"]) == ("model1", ROLE, False)
+    assert model["PrimaryContainer"] == container
+    assert model["CreationTime"].timestamp() == pytest.approx(emulator.clock.now(), abs=1e-3)
+
+    variant = {"VariantName": "AllTraffic", "ModelName": "model1", "InitialInstanceCount": 2,
+               "InstanceType": "ml.m5.large"}
+    capture = {"EnableCapture": True, "InitialSamplingPercentage": 50, "DestinationS3Uri": "s3://bucket/capture",
+               "CaptureOptions": [{"CaptureMode": "Input"}]}
+    arn = (await sm.create_endpoint_config(EndpointConfigName="cfg", ProductionVariants=[variant],
+                                           DataCaptureConfig=capture))["EndpointConfigArn"]
+    config = await sm.describe_endpoint_config(EndpointConfigName="cfg")
+    assert (config["EndpointConfigName"], config["EndpointConfigArn"]) == ("cfg", arn)
+    assert config["ProductionVariants"] == [{**variant, "InitialVariantWeight": 1.0}]  # the default weight is shown
+    assert config["DataCaptureConfig"] == capture
+    assert "CreationTime" in config and "KmsKeyId" not in config
+
+
 async def deploy(sm: Any, *, endpoint_tags: list[dict[str, str]] | None = None, variants: int = 1) -> None:
     await create_model(sm, "m1")
     await create_model(sm, "m2", IMAGE2)
@@ -783,6 +806,20 @@ async def test_server_side_validation_of_a_create_call(raw_sm: Any) -> None:
     assert "Member must have length less than or equal to 63" in error["Message"]
 
 
+async def test_a_member_of_the_wrong_json_type_is_a_serialization_exception(raw_sm: Any,
+                                                                            emulator: AwsEmulator) -> None:
+    """AWS's JSON protocol deserializes before it validates: a string where the model wants an integer is
+    ``SerializationException`` (HTTP 400), not a ``ValidationException``."""
+    error = await error_of(raw_sm.list_training_jobs(MaxResults="abc"))
+    assert (error["Code"], error["Message"], error["Status"]) == (
+        "SerializationException", "STRING_VALUE can not be converted to an Integer", 400)
+    error = await error_of(raw_sm.create_training_job(**training(ResourceConfig={
+        "InstanceType": "ml.m5.xlarge", "InstanceCount": "two", "VolumeSizeInGB": 10})))
+    assert (error["Code"], error["Status"]) == ("SerializationException", 400)
+    assert (await raw_sm.list_training_jobs())["TrainingJobSummaries"] == []  # nothing was created
+    assert emulator.stats()["calls"]["sagemaker"]["ListTrainingJobs"] == {"SerializationException": 1, "ok": 1}
+
+
 @pytest.mark.parametrize(("kind", "create", "describe", "message"), [
     ("TrainingJob", "create_training_job", "describe_training_job", "Training job names must be unique"),
     ("ProcessingJob", "create_processing_job", "describe_processing_job", "Job name must be unique"),
@@ -880,6 +917,107 @@ async def test_invalid_tokens(sm: Any, emulator: AwsEmulator) -> None:
     assert error["Message"] == "Invalid pagination token"
 
 
+async def test_list_training_jobs_by_last_modified_time(sm: Any, emulator: AwsEmulator) -> None:
+    clock = Timeline(emulator)
+    for n, name in enumerate(("a", "b", "c")):
+        clock.to(n)
+        await sm.create_training_job(**training(name))
+    clock.to(10)  # all three still Starting: nothing modified since creation
+    await sm.stop_training_job(TrainingJobName="b")  # LastModifiedTime moves to now
+    stopped = (await sm.describe_training_job(TrainingJobName="b"))["LastModifiedTime"]
+    assert stopped.timestamp() == pytest.approx(clock.origin + 10, abs=1e-3)
+    # Timestamps cross the wire rounded to microseconds: compare half a second away from any record.
+    cut = stopped - datetime.timedelta(seconds=5)
+    after = (await sm.list_training_jobs(LastModifiedTimeAfter=cut))["TrainingJobSummaries"]
+    assert [(s["TrainingJobName"], s["TrainingJobStatus"]) for s in after] == [("b", "Stopping")]
+    before = (await sm.list_training_jobs(LastModifiedTimeBefore=cut))["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in before] == ["a", "c"]
+    window = (await sm.list_training_jobs(LastModifiedTimeAfter=cut - datetime.timedelta(seconds=4.5),
+                                          LastModifiedTimeBefore=cut))["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in window] == ["c"]  # a was last modified at 0, c at 2
+
+
+async def test_list_training_jobs_sorted_by_status(sm: Any, emulator: AwsEmulator) -> None:
+    """SortBy=Status orders by the status text (ties by name), in either SortOrder. Names, creation order and status
+    order all differ, so neither of the other sort keys gives this order."""
+    async def create(name: str, **extra: Any) -> None:
+        await sm.create_training_job(**training(name, **extra))
+        emulator.advance(1)
+
+    await create("b-stopped")
+    await create("m-running", Tags=tags(duration="5000"))
+    await create("a-failed", Tags=tags(outcome="Failed", duration="60"))
+    await create("z-completed", Tags=tags(duration="60"))
+    await create("y-completed", Tags=tags(duration="60"))
+    await sm.stop_training_job(TrainingJobName="b-stopped")
+    emulator.advance(D.launching + D.preparing + D.downloading + 60 + D.uploading)
+    ascending = ["y-completed", "z-completed", "a-failed", "m-running", "b-stopped"]
+    listed = (await sm.list_training_jobs(SortBy="Status", SortOrder="Ascending"))["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in listed] == ascending
+    assert [s["TrainingJobStatus"] for s in listed] == ["Completed", "Completed", "Failed", "InProgress", "Stopped"]
+    listed = (await sm.list_training_jobs(SortBy="Status", SortOrder="Descending"))["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in listed] == ascending[::-1]
+    pages = sm.get_paginator("list_training_jobs").paginate(SortBy="Status", SortOrder="Descending",
+                                                            PaginationConfig={"PageSize": 2})
+    assert await names(pages, "TrainingJobSummaries", "TrainingJobName") == ascending[::-1]
+
+
+async def test_list_processing_jobs_default_order(sm: Any, emulator: AwsEmulator) -> None:
+    """ListProcessingJobs: SortBy "The default is CreationTime", SortOrder "The default is Ascending" (API
+    reference), so the oldest job comes first without any sort member."""
+    for name in ("proc-b", "proc-c", "proc-a"):
+        await sm.create_processing_job(**processing(name))
+        emulator.advance(1)
+    listed = (await sm.list_processing_jobs())["ProcessingJobSummaries"]
+    assert [s["ProcessingJobName"] for s in listed] == ["proc-b", "proc-c", "proc-a"]
+    first = await sm.list_processing_jobs(MaxResults=1)
+    assert [s["ProcessingJobName"] for s in first["ProcessingJobSummaries"]] == ["proc-b"]
+    rest = await sm.list_processing_jobs(NextToken=first["NextToken"])
+    assert [s["ProcessingJobName"] for s in rest["ProcessingJobSummaries"]] == ["proc-c", "proc-a"]
+
+
+async def test_list_tags_pages_and_max_results_range(sm: Any, raw_sm: Any) -> None:
+    """ListTags' MaxResults is 50..100 in botocore's model and a resource holds at most 50 tags, so a real ListTags
+    never needs a second page: a full resource comes back whole, in insertion order, with no NextToken; MaxResults
+    below 50 is refused by the server (the token paging itself is unit-tested in test_listing/test_tags)."""
+    own = [{"Key": f"k{n:02d}", "Value": f"v{n}"} for n in range(50)]
+    arn = (await sm.create_training_job(**training(Tags=own[:30])))["TrainingJobArn"]
+    await sm.add_tags(ResourceArn=arn, Tags=own[30:])
+    page = await sm.list_tags(ResourceArn=arn, MaxResults=50)
+    assert page["Tags"] == own and "NextToken" not in page
+    with pytest.raises(sm.exceptions.ResourceLimitExceeded):  # a 51st tag
+        await sm.add_tags(ResourceArn=arn, Tags=[{"Key": "one-more", "Value": "x"}])
+    error = await error_of(raw_sm.list_tags(ResourceArn=arn, MaxResults=1))
+    assert (error["Code"], error["Message"]) == ("ValidationException", (
+        "1 validation error detected: Value '1' at 'maxResults' failed to satisfy constraint: Member must have value "
+        "greater than or equal to 50"))
+
+
+async def test_describe_scaling_policies_filtered_by_resource(sm: Any, aas: Any, emulator: AwsEmulator) -> None:
+    await deploy(sm, variants=2)
+    emulator.advance(hosting.CREATE_SECONDS)
+    dimension = "sagemaker:variant:DesiredInstanceCount"
+    for variant, target in (("v1", 70.0), ("v2", 30.0)):
+        resource = f"endpoint/ep/variant/{variant}"
+        await aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                           ScalableDimension=dimension, MinCapacity=1, MaxCapacity=4)
+        await aas.put_scaling_policy(  # the same policy name on both variants
+            PolicyName="invocations", PolicyType="TargetTrackingScaling", ServiceNamespace="sagemaker",
+            ResourceId=resource, ScalableDimension=dimension,
+            TargetTrackingScalingPolicyConfiguration={"TargetValue": target, "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+    everything = (await aas.describe_scaling_policies(ServiceNamespace="sagemaker"))["ScalingPolicies"]
+    assert sorted(p["ResourceId"] for p in everything) == ["endpoint/ep/variant/v1", "endpoint/ep/variant/v2"]
+    for variant, target in (("v1", 70.0), ("v2", 30.0)):
+        resource = f"endpoint/ep/variant/{variant}"
+        [policy] = (await aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource))[
+            "ScalingPolicies"]
+        assert (policy["ResourceId"], policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"]) == (
+            resource, target)
+    none = await aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId="endpoint/ep/variant/v3")
+    assert none["ScalingPolicies"] == []
+
+
 # -------------------------------------------------------------------------------------- Behaviour 6: autoscaling
 
 
@@ -967,6 +1105,68 @@ async def test_quotas_set_in_process_apply_to_processing_jobs_endpoints_and_tuni
     assert child["CreationTime"].timestamp() - clock.origin == pytest.approx(retry, abs=1e-3)
 
 
+async def test_transform_job_quota(sm: Any, emulator: AwsEmulator) -> None:
+    emulator.set_quotas({"transform-jobs-running": 1})
+    await create_model(sm)
+    await sm.create_transform_job(**transform("batch-a"))
+    with pytest.raises(sm.exceptions.ResourceLimitExceeded) as caught:
+        await sm.create_transform_job(**transform("batch-b"))
+    assert caught.value.response["Error"]["Message"].startswith(
+        "The account-level service limit 'Number of concurrent transform jobs' is 1 Jobs, with current utilization "
+        "of 1 Jobs and a request delta of 1 Jobs.")
+    error = await error_of(sm.describe_transform_job(TransformJobName="batch-b"))  # nothing was created
+    assert error["Message"] == "Could not find requested job with name batch-b"
+    assert [s["TransformJobName"] for s in (await sm.list_transform_jobs())["TransformJobSummaries"]] == ["batch-a"]
+    emulator.advance(D.transform_starting + D.transform)  # batch-a Completed: a slot is free
+    await sm.create_transform_job(**transform("batch-b"))
+
+
+async def test_training_jobs_per_tuning_job_quota(sm: Any, emulator: AwsEmulator) -> None:
+    emulator.set_quotas({"training-jobs-per-tuning-job": 3})
+    with pytest.raises(sm.exceptions.ResourceLimitExceeded) as caught:
+        await sm.create_hyper_parameter_tuning_job(**tuning_job("too-many", total=4, parallel=1))
+    assert caught.value.response["Error"]["Message"].startswith(
+        "The account-level service limit 'Maximum number of training jobs per hyperparameter tuning job' is 3 Jobs, "
+        "with current utilization of 0 Jobs and a request delta of 4 Jobs.")
+    with pytest.raises(sm.exceptions.ResourceNotFound):  # nothing was created, no child launched
+        await sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="too-many")
+    assert (await sm.list_training_jobs())["TrainingJobSummaries"] == []
+    await sm.create_hyper_parameter_tuning_job(**tuning_job("enough", total=3, parallel=1))  # at the limit: allowed
+
+
+async def test_concurrent_tuning_job_quota(sm: Any, emulator: AwsEmulator) -> None:
+    emulator.set_quotas({"tuning-jobs-running": 1})
+    await sm.create_hyper_parameter_tuning_job(**tuning_job("first", total=1, parallel=1,
+                                                            Tags=tags(child_duration="100")))
+    with pytest.raises(sm.exceptions.ResourceLimitExceeded) as caught:
+        await sm.create_hyper_parameter_tuning_job(**tuning_job("second", total=1, parallel=1))
+    assert caught.value.response["Error"]["Message"].startswith(
+        "The account-level service limit 'Number of concurrent hyperparameter tuning jobs' is 1 Jobs, with current "
+        "utilization of 1 Jobs and a request delta of 1 Jobs.")
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        await sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="second")
+    listed = (await sm.list_hyper_parameter_tuning_jobs())["HyperParameterTuningJobSummaries"]
+    assert [s["HyperParameterTuningJobName"] for s in listed] == ["first"]
+    emulator.advance(CHILD_SECONDS)  # "first" Completed: a slot is free
+    await sm.create_hyper_parameter_tuning_job(**tuning_job("second", total=1, parallel=1))
+
+
+async def test_instances_per_endpoint_quota(sm: Any, emulator: AwsEmulator) -> None:
+    emulator.set_quotas({"instances-per-endpoint": 2})
+    await create_model(sm, "m1")
+    await sm.create_endpoint_config(EndpointConfigName="big", ProductionVariants=[
+        {"VariantName": "v1", "ModelName": "m1", "InitialInstanceCount": 2, "InstanceType": "ml.m5.large"},
+        {"VariantName": "v2", "ModelName": "m1", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    with pytest.raises(sm.exceptions.ResourceLimitExceeded) as caught:
+        await sm.create_endpoint(EndpointName="ep", EndpointConfigName="big")
+    assert caught.value.response["Error"]["Message"].startswith(
+        "The account-level service limit 'Maximum total number of instances per endpoint' is 2 Instances, with "
+        "current utilization of 0 Instances and a request delta of 3 Instances.")
+    error = await error_of(sm.describe_endpoint(EndpointName="ep"))
+    assert error["Message"] == 'Could not find endpoint "arn:aws:sagemaker:us-west-2:123456789012:endpoint/ep".'
+    assert (await sm.list_endpoints())["Endpoints"] == []
+
+
 # -------------------------------------------------------------------------------------- Behaviour 8: throttling
 
 
@@ -1031,6 +1231,7 @@ async def test_faults_on_sagemaker_calls_with_retries_off(sm: Any, emulator: Aws
         {"operations": ["CreateTrainingJob"], "internal_failure": 1.0, "times": 1},
         {"operations": ["DescribeTrainingJob"], "service_unavailable": 1.0, "times": 1},
         {"operations": ["ListTrainingJobs"], "drop": 1.0, "times": 1},
+        {"operations": ["ListModels"], "throttle": 1.0, "times": 1},
     ]})
     assert status == 200
     error = await error_of(sm.create_training_job(**training()))
@@ -1042,14 +1243,19 @@ async def test_faults_on_sagemaker_calls_with_retries_off(sm: Any, emulator: Aws
     assert error["Message"] == "Requested resource not found."
     with pytest.raises(botocore.exceptions.ConnectionClosedError):
         await sm.list_training_jobs()
+    error = await error_of(sm.list_models())
+    assert (error["Code"], error["Message"], error["Status"], error["RetryAttempts"]) == (
+        "ThrottlingException", "Rate exceeded", 400, 0)
     await sm.create_training_job(**training())
     await sm.list_training_jobs()
+    await sm.list_models()
     stats = (await control(emulator, "GET", "stats"))[1]["calls"]["sagemaker"]
     assert stats["CreateTrainingJob"] == {"InternalFailure": 1, "ok": 1}
     assert stats["DescribeTrainingJob"] == {"ServiceUnavailable": 1, "ValidationException": 1}
     assert stats["ListTrainingJobs"] == {"dropped": 1, "ok": 1}
+    assert stats["ListModels"] == {"ThrottlingException": 1, "ok": 1}
     faults = (await control(emulator, "GET", "faults"))[1]
-    assert faults["injected"] == {"internal_failure": 1, "service_unavailable": 1, "drop": 1}
+    assert faults["injected"] == {"internal_failure": 1, "service_unavailable": 1, "drop": 1, "throttle": 1}
 
 
 async def test_mixed_faults_are_reproducible_from_the_seed(sm: Any, emulator: AwsEmulator) -> None:

@@ -61,9 +61,8 @@ async def test_calls_are_signed_with_the_temporary_credentials(
         async with session.create_client(
             "sagemaker", endpoint_url=aws.url, region_name="us-west-2", config=config
         ) as sm:
-            with pytest.raises(sm.exceptions.ClientError) as caught:
-                await sm.describe_domain(DomainId="d-abcdef123456")  # verified, then 501: not implemented
-            assert caught.value.response["Error"]["Code"] == "NotImplementedException"
+            listed = await sm.list_training_jobs()  # signed with the temporary key, verified, answered
+        assert listed["TrainingJobSummaries"] == []
 
     issued = [c for c in aws.credentials.keys.values() if c.session_token is not None]
     assert len(issued) == 1 and issued[0].access_key_id.startswith("ASIA")
@@ -72,7 +71,7 @@ async def test_calls_are_signed_with_the_temporary_credentials(
     assert calls[0] == ("sts", "AssumeRoleWithWebIdentity", None, "ok")  # unsigned, as the model says
     assert calls[1:] == [
         ("sts", "GetCallerIdentity", issued[0].access_key_id, "ok"),
-        ("sagemaker", "DescribeDomain", issued[0].access_key_id, "NotImplementedException"),
+        ("sagemaker", "ListTrainingJobs", issued[0].access_key_id, "ok"),
     ]
 
 
