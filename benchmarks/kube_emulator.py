@@ -1,7 +1,12 @@
 """The emulated API server under load: creates per second, listing 10,000 objects, fan-out to 50 watchers.
 
 The emulator runs as its own process (``smk8s emulate kube``), as it does under ``make run``; the load comes from
-this process over HTTP with aiohttp, so client and server do not share an event loop.
+this process over HTTP with aiohttp, so client and server do not share an event loop. :func:`main`'s arguments
+default to what ``make bench`` runs. It prints three lines::
+
+    kube emulator: create ConfigMap        <rate> objects/s (<n> clients)
+    kube emulator: list <n> ConfigMaps  <ms> ms median (<size> MB)
+    kube emulator: fan-out to <n> watchers  p50 <ms> ms, max <ms> ms (write response to ..., <n> events)
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ CONCURRENCY = 32
 
 
 @asynccontextmanager
-async def emulator_process() -> AsyncIterator[tuple[str, str]]:
+async def emulator_process(watch_history: int = OBJECTS * 2) -> AsyncIterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp, "kubeconfig")
         proc = await asyncio.create_subprocess_exec(
@@ -41,7 +46,7 @@ async def emulator_process() -> AsyncIterator[tuple[str, str]]:
             "--kubeconfig",
             str(kubeconfig),
             "--watch-history",
-            str(OBJECTS * 2),
+            str(watch_history),
             stdout=asyncio.subprocess.PIPE,
         )
         assert proc.stdout is not None
@@ -69,9 +74,12 @@ def configmap(i: int) -> dict[str, Any]:
     }
 
 
-async def bench_creates(session: aiohttp.ClientSession, url: str) -> float:
+async def bench_creates(
+    session: aiohttp.ClientSession, url: str, objects: int = OBJECTS, concurrency: int = CONCURRENCY
+) -> float:
+    """ConfigMaps created per second by ``concurrency`` clients creating ``objects`` in all."""
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(OBJECTS):
+    for i in range(objects):
         queue.put_nowait(i)
 
     async def worker() -> None:
@@ -81,11 +89,12 @@ async def bench_creates(session: aiohttp.ClientSession, url: str) -> float:
                 assert resp.status == 201, await resp.text()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return OBJECTS / (time.perf_counter() - started)
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return objects / (time.perf_counter() - started)
 
 
-async def bench_list(session: aiohttp.ClientSession, url: str) -> tuple[float, int]:
+async def bench_list(session: aiohttp.ClientSession, url: str, objects: int = OBJECTS) -> tuple[float, int]:
+    """Median seconds to list the ``objects`` ConfigMaps (of 5 lists), and the list's size in bytes."""
     timings = []
     size = 0
     for _ in range(5):
@@ -94,13 +103,15 @@ async def bench_list(session: aiohttp.ClientSession, url: str) -> tuple[float, i
             body = await resp.read()
         timings.append(time.perf_counter() - started)
         size = len(body)
-        assert len(json.loads(body)["items"]) == OBJECTS
+        assert len(json.loads(body)["items"]) == objects
     return statistics.median(timings), size
 
 
-async def bench_fanout(session: aiohttp.ClientSession, url: str) -> list[float]:
-    """Latency from a write's response to each of 50 watchers receiving its event."""
-    received: list[list[float]] = [[] for _ in range(FANOUT_EVENTS)]
+async def bench_fanout(
+    session: aiohttp.ClientSession, url: str, watchers: int = WATCHERS, events: int = FANOUT_EVENTS
+) -> list[float]:
+    """Latency from a write's response to each of ``watchers`` watchers receiving its event, per event."""
+    received: list[list[float]] = [[] for _ in range(events)]
     ready = asyncio.Event()
     connected = 0
 
@@ -109,16 +120,16 @@ async def bench_fanout(session: aiohttp.ClientSession, url: str) -> list[float]:
         params = {"watch": "true", "fieldSelector": "metadata.name=fanout", "resourceVersion": "0"}
         async with session.get(f"{url}/api/v1/namespaces/default/configmaps", params=params) as resp:
             connected += 1
-            if connected == WATCHERS:
+            if connected == watchers:
                 ready.set()
             async for raw in resp.content:
                 event = json.loads(raw)
                 seq = int(event["object"]["data"]["seq"])
                 received[seq].append(time.perf_counter())
-                if seq == FANOUT_EVENTS - 1:
+                if seq == events - 1:
                     return
 
-    tasks = [asyncio.create_task(watcher()) for _ in range(WATCHERS)]
+    tasks = [asyncio.create_task(watcher()) for _ in range(watchers)]
     await ready.wait()
     await asyncio.sleep(0.2)  # let every watch reach its live phase (a benchmark, not a test)
     sent: list[float] = []
@@ -126,7 +137,7 @@ async def bench_fanout(session: aiohttp.ClientSession, url: str) -> list[float]:
     async with session.post(f"{url}/api/v1/namespaces/default/configmaps", json=body) as resp:
         sent.append(time.perf_counter())
         assert resp.status == 201
-    for seq in range(1, FANOUT_EVENTS):
+    for seq in range(1, events):
         patch = {"data": {"seq": str(seq)}}
         async with session.patch(
             f"{url}/api/v1/namespaces/default/configmaps/fanout",
@@ -140,20 +151,26 @@ async def bench_fanout(session: aiohttp.ClientSession, url: str) -> list[float]:
     return [max(times) - sent[seq] for seq, times in enumerate(received)]
 
 
-async def main() -> None:
-    async with emulator_process() as (url, token):
+async def main(
+    objects: int = OBJECTS,
+    watchers: int = WATCHERS,
+    fanout_events: int = FANOUT_EVENTS,
+    concurrency: int = CONCURRENCY,
+) -> None:
+    """Run the three measurements and print their figures (see the module docstring)."""
+    async with emulator_process(watch_history=objects * 2) as (url, token):
         headers = {"Authorization": f"Bearer {token}"}
-        connector = aiohttp.TCPConnector(limit=CONCURRENCY + WATCHERS + 4)
+        connector = aiohttp.TCPConnector(limit=concurrency + watchers + 4)
         async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
-            creates = await bench_creates(session, url)
-            print(f"kube emulator: create ConfigMap        {creates:8.0f} objects/s ({CONCURRENCY} clients)")
-            list_seconds, size = await bench_list(session, url)
+            creates = await bench_creates(session, url, objects, concurrency)
+            print(f"kube emulator: create ConfigMap        {creates:8.0f} objects/s ({concurrency} clients)")
+            list_seconds, size = await bench_list(session, url, objects)
             print(
-                f"kube emulator: list {OBJECTS} ConfigMaps  {list_seconds * 1000:8.1f} ms median ({size / 1e6:.1f} MB)"
+                f"kube emulator: list {objects} ConfigMaps  {list_seconds * 1000:8.1f} ms median ({size / 1e6:.1f} MB)"
             )
-            lat = await bench_fanout(session, url)
+            lat = await bench_fanout(session, url, watchers, fanout_events)
             print(
-                f"kube emulator: fan-out to {WATCHERS} watchers  "
+                f"kube emulator: fan-out to {watchers} watchers  "
                 f"p50 {statistics.median(lat) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms "
-                f"(write response to the last watcher's receipt, {FANOUT_EVENTS} events)"
+                f"(write response to the last watcher's receipt, {fanout_events} events)"
             )

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from smk8s.emulators.kube import apply as ssa
-from smk8s.emulators.kube import builtin_schema, cel, conversion, errors, patch, schema, validation
+from smk8s.emulators.kube import builtin_schema, cel, conversion, decoding, errors, patch, schema, validation
 from smk8s.emulators.kube.registry import Registry
 from smk8s.emulators.kube.resources import ResourceType
 from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
@@ -35,6 +35,9 @@ from smk8s.emulators.kube.strategies import strategy_for
 NAMESPACES = ("", "namespaces")
 SECRETS = ("", "secrets")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+DEPLOYMENTS = ("apps", "deployments")
+# NamespaceLifecycle admission's immortalNamespaces (k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle).
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
@@ -101,6 +104,8 @@ class WriteContext:
     dry_run: bool = False
     field_validation: str = "Warn"  # Strict | Warn | Ignore
     warnings: list[str] = field(default_factory=list)
+    # Duplicate keys of the request body (set by whoever decoded it), reported with the unknown fields.
+    duplicates: decoding.Duplicates = decoding.NONE
 
     @property
     def manager(self) -> str:
@@ -485,7 +490,7 @@ class ObjectAPI:
                         )
                     ],
                 )
-        if strategy_for(rt).tracks_generation and _spec_changed(old, new):
+        if strategy_for(rt).tracks_generation and _generation_changed(rt, old, new):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self._admit(rt, new, old, ctx, subresource)
         if managed:
@@ -533,9 +538,10 @@ class ObjectAPI:
         if force:
             raise errors.bad_request("force is only allowed for apply patches")
         try:
-            body = json.loads(raw or b"null")
+            body, duplicates = decoding.loads_json(raw or b"null")
         except ValueError as exc:
             raise errors.bad_request(f"error decoding patch: {exc}") from exc
+        ctx.duplicates = decoding.json_patch_duplicates(duplicates) if content_type == PATCH_JSON else duplicates
         if old is None:
             raise errors.not_found(rt.group, rt.plural, name)
         original = self.present(rt, old)
@@ -597,9 +603,13 @@ class ObjectAPI:
                 [errors.Cause(errors.FIELD_REQUIRED, "Required value: is required for apply patch", "fieldManager")],
             )
         try:
-            applied = yaml.safe_load(raw or b"")
+            applied, duplicates = decoding.loads_yaml(raw or b"")
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"error decoding YAML: {exc}") from exc
+        if duplicates and ctx.field_validation == "Strict":
+            raise decoding.apply_yaml_error(duplicates)
+        if duplicates and ctx.field_validation == "Warn":
+            ctx.warnings.extend(duplicates.yaml_lines)
         if not isinstance(applied, dict):
             raise errors.bad_request("the apply configuration must be an object")
         self._check_type_meta(rt, applied, required=True)
@@ -631,6 +641,10 @@ class ObjectAPI:
 
     def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> tuple[dict[str, Any], bool]:
         """DELETE; returns (object, deleted_now). Not deleted now means finalizers hold it (HTTP 202)."""
+        if rt.group_resource == NAMESPACES and name in IMMORTAL_NAMESPACES:
+            # NamespaceLifecycle's Admit runs before the registry looks the object up (handlers/delete.go).
+            raise errors.forbidden("", "namespaces", name, f'namespaces "{name}" is forbidden: this namespace may '
+                                                           "not be deleted")
         ns = namespace if rt.namespaced else ""
         old = self.store.get(rt.storage, ns, name)
         if old is None:
@@ -802,15 +816,16 @@ class ObjectAPI:
             raise errors.invalid(rt.group, rt.kind, meta.get("name", ""), causes)
 
     def _report_unknown_fields(self, unknown: list[str], ctx: WriteContext, rt: ResourceType) -> None:
-        if not unknown:
+        """fieldValidation of the body's unknown fields and duplicate keys (:func:`decoding.strict_problems`)."""
+        if not unknown and not ctx.duplicates:
             return
-        messages = [f'unknown field "{path}"' for path in unknown]
+        warnings, strict_detail = decoding.strict_problems(ctx.duplicates, unknown, typed=not rt.is_custom)
         if ctx.field_validation == "Strict":
             # Built-ins and custom resources alike: transformDecodeError's "<Kind> in version ..." prefix
             # (e.g. kubeplus issue 1381: 'HelloWorldService in version "v1alpha1" cannot be handled as a ...').
-            raise builtin_schema.DecodingError(rt, "strict decoding error: " + ", ".join(messages))
+            raise builtin_schema.DecodingError(rt, strict_detail)
         if ctx.field_validation == "Warn":
-            ctx.warnings.extend(messages)
+            ctx.warnings.extend(warnings)
 
     def _validate_crd(self, crd: dict[str, Any], old: dict[str, Any] | None) -> list[errors.Cause]:
         causes = validation.validate_crd(crd, old) + validation.schemas_required(crd, old)
@@ -899,10 +914,24 @@ def _namespace_finalizers(rt: ResourceType, obj: dict[str, Any]) -> bool:
     return rt.group_resource == NAMESPACES and bool((obj.get("spec") or {}).get("finalizers"))
 
 
-def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether anything but metadata and status differs (what bumps metadata.generation)."""
-    keys = (set(old) | set(new)) - {"metadata", "status", "apiVersion", "kind"}
-    return any(old.get(k) != new.get(k) for k in keys)
+def _generation_changed(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether an update bumps metadata.generation, per the resource's strategy's PrepareForUpdate.
+
+    Custom resources (apiextensions-apiserver customResourceStrategy.PrepareForUpdate): with the status
+    subresource, anything but metadata and status; without it, anything but metadata — a change to ``status`` is
+    then an ordinary change and bumps the generation. CRDs: the spec (their status is a subresource).
+    apps/v1 Deployments (pkg/registry/apps/deployment/strategy.go): the spec or ``metadata.annotations``, which
+    the deployment controller copies to ReplicaSets.
+    """
+    ignored = {"metadata", "apiVersion", "kind"}
+    if rt.has_status or not rt.is_custom:
+        ignored.add("status")
+    keys = (set(old) | set(new)) - ignored
+    if any(old.get(k) != new.get(k) for k in keys):
+        return True
+    if rt.group_resource == DEPLOYMENTS:
+        return (old["metadata"].get("annotations") or {}) != (new["metadata"].get("annotations") or {})
+    return False
 
 
 def _without_volatile(obj: dict[str, Any]) -> dict[str, Any]:

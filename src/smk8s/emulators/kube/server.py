@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from smk8s.emulators.kube import auth, errors, openapi, openapi_proto, protobuf, rbac, tables
+from smk8s.emulators.kube import auth, decoding, errors, openapi, openapi_proto, protobuf, rbac, tables
 from smk8s.emulators.kube.api import (
     DeleteOptions,
     ListOptions,
@@ -383,12 +383,14 @@ class KubeEmulator:
                 return _json(self._review(rt, await _read_body(request), attrs.user, namespace), 201)
             if sub == "token":
                 return _json(self._token_request(rt, namespace, path_name, await _read_body(request)), 201)
-            obj = self.api.create(rt, namespace, await _read_body(request), ctx, reject_resource_version=True)
+            body, ctx.duplicates = await _read_object_body(request)
+            obj = self.api.create(rt, namespace, body, ctx, reject_resource_version=True)
             return self._finish_write(request, rt, obj, 201, ctx)
         if verb == "update":
             if sub == "finalize":
                 return self._finalize_namespace(request, rt, path_name, await _read_body(request), ctx)
-            obj, created = self.api.update(rt, namespace, path_name, await _read_body(request), ctx, sub)
+            body, ctx.duplicates = await _read_object_body(request)
+            obj, created = self.api.update(rt, namespace, path_name, body, ctx, sub)
             return self._finish_write(request, rt, obj, 201 if created else 200, ctx)
         if verb == "patch":
             raw = await _read_raw(request)
@@ -669,19 +671,26 @@ async def _read_raw(request: web.Request) -> bytes:
 
 
 async def _read_body(request: web.Request, optional: bool = False) -> Any:
+    body, _ = await _read_object_body(request, optional)
+    return body
+
+
+async def _read_object_body(request: web.Request, optional: bool = False) -> tuple[Any, decoding.Duplicates]:
+    """The decoded body and its duplicate keys (which fieldValidation reports for creates and updates)."""
     raw = await _read_raw(request)
     if not raw.strip():
         if optional:
-            return None
+            return None, decoding.NONE
         raise errors.bad_request("the body of the request was empty")
     content_type = request.headers.get("Content-Type", JSON).split(";")[0].strip()
     if protobuf.is_protobuf(content_type):  # kubectl's typed commands send protobuf
-        return protobuf.decode_request(raw)
+        return protobuf.decode_request(raw), decoding.NONE
     if "protobuf" in content_type or "cbor" in content_type:
         raise errors.unsupported_media_type(content_type, [JSON, "application/yaml"])
     try:
         if content_type in ("application/yaml", "application/x-yaml"):
-            return yaml.safe_load(raw)
-        return json.loads(raw)
+            body, duplicates = decoding.loads_yaml(raw)
+            return decoding.sort_keys(body), duplicates
+        return decoding.loads_json(raw)
     except (ValueError, yaml.YAMLError) as exc:
         raise errors.bad_request(f"the body of the request could not be decoded: {exc}") from exc

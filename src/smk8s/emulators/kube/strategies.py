@@ -16,7 +16,7 @@ from smk8s.emulators.kube.resources import ResourceType
 class Strategy:
     """What the generic store does differently for one resource."""
 
-    # metadata.generation is set to 1 on create and bumped when anything but metadata/status changes.
+    # metadata.generation is set to 1 on create and bumped on spec changes (api._generation_changed).
     tracks_generation: bool = False
     # PUT of a missing object creates it (Events, Leases do; most do not).
     allow_create_on_update: bool = False
@@ -36,6 +36,8 @@ _BUILTIN: dict[tuple[str, str], Strategy] = {
     ("", "secrets"): Strategy(),
     ("", "serviceaccounts"): Strategy(),
     ("coordination.k8s.io", "leases"): Strategy(allow_create_on_update=True),
+    # deploymentStrategy: Generation = 1 on create, bumped on spec or annotation changes.
+    ("apps", "deployments"): Strategy(tracks_generation=True),
     ("apiextensions.k8s.io", "customresourcedefinitions"): Strategy(
         tracks_generation=True, allow_unconditional_update=False, returns_deleted_object=True
     ),

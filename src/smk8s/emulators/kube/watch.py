@@ -5,7 +5,8 @@ and cacher do: from ``""``/``"0"`` (synthetic ADDED events, unless ``sendInitial
 resourceVersion (replayed from the store's bounded history; older than the history → one ERROR event with a 410
 Status), then live events until ``timeoutSeconds``, a server-side close or the client going away. Objects that
 start or stop matching the selectors are delivered as ADDED / DELETED. BOOKMARKs are sent every
-``bookmark_interval`` seconds when the client allows them.
+``bookmark_interval`` seconds when the client allows them, and once 2 s before ``timeoutSeconds`` ends the watch
+(:func:`next_bookmark_time`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,21 @@ from smk8s.emulators.kube.params import (
 from smk8s.emulators.kube.resources import ResourceType
 from smk8s.emulators.kube.selectors import FieldSelector, LabelSelector, check_field_labels, object_fields
 from smk8s.emulators.kube.store import Store, StoredEvent, Watcher
+
+# cacheWatcher.nextBookmarkTime sends a bookmark this long before the watch's deadline.
+PRE_TIMEOUT_BOOKMARK_SECONDS = 2.0
+
+
+def next_bookmark_time(now: float, deadline: float, interval: float) -> float | None:
+    """When a watch allowing bookmarks gets its next BOOKMARK, or None for no more (k8s.io/apiserver
+    pkg/storage/cacher/cache_watcher.go ``nextBookmarkTime``): every ``interval`` seconds, or 2 s before the
+    ``deadline`` (timeoutSeconds) when that is earlier, so the client resumes from the freshest revision;
+    none once that moment has passed."""
+    heartbeat = now + interval
+    heartbeat = min(heartbeat, deadline - PRE_TIMEOUT_BOOKMARK_SECONDS)
+    if heartbeat < now:
+        return None
+    return heartbeat
 
 
 class WatchStreamer:
@@ -137,21 +153,21 @@ class WatchStreamer:
         timeout_seconds: float,
     ) -> None:
         deadline = time.monotonic() + timeout_seconds
-        next_bookmark = time.monotonic() + self.bookmark_interval
+        next_bookmark = next_bookmark_time(time.monotonic(), deadline, self.bookmark_interval) if bookmarks else None
         last = start
         while True:
             now = time.monotonic()
             if now >= deadline:
                 return
             wait = deadline - now
-            if bookmarks:
+            if next_bookmark is not None:
                 wait = min(wait, max(next_bookmark - now, 0))
             try:
                 event = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
             except TimeoutError:
-                if bookmarks and time.monotonic() >= next_bookmark:
+                if next_bookmark is not None and time.monotonic() >= next_bookmark:
                     await response.write(self._bookmark(rt, max(last, self.store.revision)))
-                    next_bookmark = time.monotonic() + self.bookmark_interval
+                    next_bookmark = next_bookmark_time(time.monotonic(), deadline, self.bookmark_interval)
                 continue
             if event is None:
                 return

@@ -304,10 +304,19 @@ async def test_status_subresource_splits_spec_and_status(http: aiohttp.ClientSes
     obj["status"] = {"phase": "Ignored"}
     status, created = await request(http, "POST", WIDGETS, obj)
     assert status == 201 and "status" not in created and created["metadata"]["generation"] == 1
-    patch = {"status": {"phase": "Running", "ready": 1}, "spec": {"size": "M"}}
+    # /status ignores everything but status, metadata included (customresource statusStrategy.PrepareForUpdate
+    # copies the old object and sets only status and managedFields).
+    patch = {
+        "status": {"phase": "Running", "ready": 1},
+        "spec": {"size": "M"},
+        "metadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}},
+    }
     status, after = await request(http, "PATCH", f"{WIDGETS}/w1/status", patch, "application/merge-patch+json")
     assert status == 200 and after["status"] == {"phase": "Running", "ready": 1}
     assert after["spec"]["size"] == "S" and after["metadata"]["generation"] == 1
+    assert "labels" not in after["metadata"] and "annotations" not in after["metadata"]
+    status, stored = await request(http, "GET", f"{WIDGETS}/w1")
+    assert "labels" not in stored["metadata"] and stored["status"]["phase"] == "Running"
     # Status is validated against the schema too.
     bad = {"status": {"ready": "one"}}
     status, body = await request(http, "PATCH", f"{WIDGETS}/w1/status", bad, "application/merge-patch+json")
@@ -321,6 +330,32 @@ async def test_status_subresource_splits_spec_and_status(http: aiohttp.ClientSes
     custom = aclient.CustomObjectsApi(api)
     got = await custom.get_namespaced_custom_object_status(GROUP, "v1", "default", "widgets", "w1")
     assert got["status"]["phase"] == "Running"
+
+
+async def test_without_status_subresource_a_status_change_bumps_the_generation(
+    http: aiohttp.ClientSession, api: aclient.ApiClient
+) -> None:
+    """customResourceStrategy.PrepareForUpdate: with the status subresource off, everything but metadata counts
+    as the spec, status included; a metadata-only change leaves the generation alone."""
+    crd = widget_crd()
+    del crd["spec"]["versions"][0]["subresources"]
+    await install(http, api, crd)
+    obj = widget()
+    obj["status"] = {"phase": "Kept"}
+    status, created = await request(http, "POST", WIDGETS, obj)
+    assert status == 201 and created["status"] == {"phase": "Kept"}, created
+    assert created["metadata"]["generation"] == 1
+    patch: dict[str, Any] = {"status": {"phase": "Running"}}
+    status, after = await request(http, "PATCH", f"{WIDGETS}/w1", patch, "application/merge-patch+json")
+    assert status == 200 and after["status"] == {"phase": "Running"}
+    assert after["metadata"]["generation"] == 2
+    patch = {"metadata": {"annotations": {"note": "x"}}}
+    status, after = await request(http, "PATCH", f"{WIDGETS}/w1", patch, "application/merge-patch+json")
+    assert status == 200 and after["metadata"]["annotations"] == {"note": "x"}
+    assert after["metadata"]["generation"] == 2
+    # There is no /status endpoint to write through.
+    status, _ = await request(http, "PATCH", f"{WIDGETS}/w1/status", patch, "application/merge-patch+json")
+    assert status == 404
 
 
 async def test_printer_columns_are_served_as_a_table(http: aiohttp.ClientSession, api: aclient.ApiClient) -> None:

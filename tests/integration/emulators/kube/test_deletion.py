@@ -299,6 +299,28 @@ def test_deleting_a_namespace_deletes_its_content_then_the_namespace(kube: Runni
     assert gone.value.status == 404
 
 
+def test_the_default_and_system_namespaces_may_not_be_deleted(kube: RunningKube, api: client.ApiClient) -> None:
+    """NamespaceLifecycle admission (k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go):
+    ``immortalNamespaces`` default, kube-system and kube-public; errors.NewForbidden(namespaces, name, "this
+    namespace may not be deleted")."""
+    core: Any = client.CoreV1Api(api)
+    for name in ("default", "kube-system", "kube-public"):
+        proc = kube.kubectl("delete", "namespace", name, check=False)
+        assert proc.returncode == 1
+        assert proc.stderr.strip() == (
+            f'Error from server (Forbidden): namespaces "{name}" is forbidden: this namespace may not be deleted'
+        )
+        with pytest.raises(ApiException) as exc:
+            core.delete_namespace(name, dry_run="All")
+        err = status_of(exc.value)
+        assert (err["code"], err["reason"]) == (403, "Forbidden")
+        assert err["details"] == {"name": name, "kind": "namespaces"}
+        ns = core.read_namespace(name)
+        assert ns.status.phase == "Active" and ns.metadata.deletion_timestamp is None
+    # kube-node-lease is not immortal: it can go, like any other namespace.
+    kube.kubectl("delete", "namespace", "kube-node-lease", "--wait=false")
+
+
 # -- CRDs -----------------------------------------------------------------------------------------------------
 
 

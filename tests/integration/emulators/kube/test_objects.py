@@ -570,6 +570,35 @@ def test_status_subresource_split_and_generation(api: client.ApiClient) -> None:
     assert status_only["metadata"]["generation"] == 2 and status_only["status"]["observedGeneration"] == 2
 
 
+def test_deployment_generation_tracks_spec_and_annotation_changes(api: client.ApiClient) -> None:
+    """pkg/registry/apps/deployment/strategy.go: generation 1 on create; PrepareForUpdate bumps it when the spec
+    or the annotations change (annotations are copied to ReplicaSets), not for labels or status."""
+    apps: Any = client.AppsV1Api(api)
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "generation": 7},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+            },
+        },
+    }
+    created = apps.create_namespaced_deployment("default", body)
+    assert created.metadata.generation == 1  # the client's value is ignored
+    scaled = apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 3}})
+    assert scaled.metadata.generation == 2
+    labelled = apps.patch_namespaced_deployment("web", "default", {"metadata": {"labels": {"team": "a"}}})
+    assert labelled.metadata.generation == 2
+    annotated = apps.patch_namespaced_deployment("web", "default", {"metadata": {"annotations": {"note": "x"}}})
+    assert annotated.metadata.generation == 3
+    status = apps.patch_namespaced_deployment_status("web", "default", {"status": {"observedGeneration": 3}})
+    assert status.metadata.generation == 3 and status.status.observed_generation == 3
+
+
 # -- kubernetes_asyncio against an in-process emulator --------------------------------------------------------
 
 

@@ -183,6 +183,42 @@ async def test_bookmarks_only_when_allowed_and_timeout_seconds_ends_the_stream(
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "a")]
 
 
+async def test_a_bookmark_comes_two_seconds_before_timeout_seconds_ends_the_watch() -> None:
+    """cache_watcher.go nextBookmarkTime: besides the periodic bookmark, one at ``deadline - 2s`` when that is
+    earlier, so a client resumes from the freshest revision after the timeout."""
+    async with KubeEmulator(bookmark_interval=3600) as emulator:
+        api_client = await config.new_client_from_config_dict(emulator.kubeconfig)
+        async with api_client:
+            core = client.CoreV1Api(api_client)
+            await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
+            await make_cm(core, "a")
+            revision = emulator.store.revision
+            began = time.monotonic()
+            async with RawWatch(
+                emulator, CM_PATH, resourceVersion=str(revision), allowWatchBookmarks="true", timeoutSeconds="3"
+            ) as w:
+                bookmark = await w.next()
+                bookmark_at = time.monotonic() - began
+                rest = await w.rest()
+            ended_at = time.monotonic() - began
+    assert bookmark is not None and bookmark["type"] == "BOOKMARK", bookmark
+    assert bookmark["object"]["metadata"]["resourceVersion"] == str(revision)
+    # About 1 s in (3 s timeout - 2 s), long before the hour-long interval; then nothing until the stream ends.
+    assert 0.8 <= bookmark_at < 2.5, bookmark_at
+    assert rest == []
+    assert ended_at >= 2.9
+
+
+def test_default_bookmark_interval_is_at_most_a_minute() -> None:
+    """The cacher sends bookmarks about every minute (cacher.go bookmarkFrequency); so do our defaults, in-process
+    and from the command line."""
+    from smk8s.cli import build_parser
+
+    assert KubeEmulator().bookmark_interval <= 60
+    args = build_parser().parse_args(["emulate", "kube", "--kubeconfig", "/dev/null"])
+    assert args.bookmark_interval <= 60
+
+
 async def test_send_initial_events_ends_with_an_initial_events_end_bookmark(
     emulator: KubeEmulator, core: client.CoreV1Api
 ) -> None:
