@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="virtual seconds per real second for job and endpoint lifecycles (default 1, or the config's)",
     )
-    aws.add_argument("--seed", type=int, default=None, help="seed for generated names, keys and injected faults")
+    aws.add_argument(
+        "--seed", type=int, default=None, help="seed for generated names, keys and faults (default 0, or the config's)"
+    )
     aws.add_argument(
         "--config", type=Path, default=None, help="YAML/JSON file: time_scale, seed, quotas, rates, faults, ..."
     )
@@ -77,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM; the handlers are installed when this returns (call it before printing
+    ``ready``, so a signal sent as soon as the ready line is read always ends the command cleanly)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def _run_all(args: argparse.Namespace) -> None:
@@ -90,6 +94,7 @@ async def _run_all(args: argparse.Namespace) -> None:
     from smk8s.emulators.kube.kubeconfig import write_atomically
     from smk8s.emulators.kube.server import KubeEmulator
 
+    stop = _stop_on_signals()
     async with KubeEmulator() as kube, AwsEmulator(time_scale=args.time_scale) as aws:
         kube.write_kubeconfig(args.dir / "kubeconfig")
         env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator",
@@ -97,22 +102,23 @@ async def _run_all(args: argparse.Namespace) -> None:
         write_atomically(args.dir / "aws.env", "".join(f"export {k}={v}\n" for k, v in env.items()))
         print(f"ready kube {kube.url}", flush=True)
         print(f"ready aws {aws.url}", flush=True)
-        await _until_signalled()
+        await stop.wait()
 
 
 async def _run_aws(args: argparse.Namespace) -> None:
     from smk8s.emulators.aws.server import AwsEmulator
 
-    emulator = AwsEmulator(
+    emulator = AwsEmulator(  # --time-scale/--seed not given (None): the --config file's values, else the defaults
         port=args.port,
-        time_scale=args.time_scale if args.time_scale is not None else 1.0,
+        time_scale=args.time_scale,
         config=args.config,
-        seed=args.seed if args.seed is not None else 0,
+        seed=args.seed,
         verify_signatures=args.verify_signatures,
     )
+    stop = _stop_on_signals()
     async with emulator:
         print(f"ready {emulator.url}", flush=True)
-        await _until_signalled()
+        await stop.wait()
 
 
 async def _run_kube(args: argparse.Namespace) -> None:
@@ -125,10 +131,11 @@ async def _run_kube(args: argparse.Namespace) -> None:
         watch_history=args.watch_history,
         bookmark_interval=args.bookmark_interval,
     )
+    stop = _stop_on_signals()
     async with emulator:
         emulator.write_kubeconfig(args.kubeconfig)
         print(f"ready {emulator.url}", flush=True)
-        await _until_signalled()
+        await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,8 +14,8 @@ Once the manager's caches have synced it prints ``ready`` lines and a hint (``ex
 ``STOP_TIMEOUT``), then the emulators, and exits 0; if the manager exits on its own, everything stops and the exit
 status is 1.
 
-``--time-scale`` compresses SageMaker's lifecycles: at the default 30, a default training job (about 800 virtual
-seconds) completes in under 30 real seconds; ``--poll-interval`` (default 2 s) is the manager's.
+``--time-scale`` compresses SageMaker's lifecycles (:func:`time_scale`): at the default 30, a default training job
+(about 800 virtual seconds) completes in under 30 real seconds; ``--poll-interval`` (default 2 s) is the manager's.
 """
 
 from __future__ import annotations
@@ -46,12 +46,21 @@ READY_LINE = b"Caches synced"
 DUMMY_CREDENTIALS = "emulator"
 
 
+def time_scale(flag: float | None, aws_config: Mapping[str, Any]) -> float:
+    """SageMaker's time scale: ``--time-scale`` if given, else the ``--aws-config`` file's ``time_scale``, else
+    :data:`DEFAULT_TIME_SCALE`."""
+    if flag is not None:
+        return flag
+    return float(aws_config.get("time_scale", DEFAULT_TIME_SCALE))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``smk8s dev`` flags."""
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
                         help="where to write kubeconfig, aws.env and manager.log (default: .smk8s)")
-    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
-                        help="virtual seconds per real second of the SageMaker lifecycles (default: 30)")
+    parser.add_argument("--time-scale", type=float, default=None,
+                        help="virtual seconds per real second of the SageMaker lifecycles (default: the "
+                             "--aws-config file's time_scale, else 30)")
     parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, metavar="SECONDS",
                         help="the manager's --poll-interval (default: 2)")
     parser.add_argument("--crds", type=Path, default=None,
@@ -251,7 +260,7 @@ async def stop_process(proc: asyncio.subprocess.Process, grace: float = STOP_TIM
 
 
 async def run(args: argparse.Namespace) -> int:
-    from smk8s.emulators.aws.server import AwsEmulator
+    from smk8s.emulators.aws.server import AwsEmulator, load_config
     from smk8s.emulators.kube.kubeconfig import write_atomically
     from smk8s.emulators.kube.server import KubeEmulator
     from smk8s.kube import load_api_client
@@ -266,7 +275,9 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async with KubeEmulator() as kube, AwsEmulator(time_scale=args.time_scale, config=args.aws_config) as aws:
+    aws_config = load_config(args.aws_config)
+    async with KubeEmulator() as kube, AwsEmulator(time_scale=time_scale(args.time_scale, aws_config),
+                                                   config=aws_config) as aws:
         kube.write_kubeconfig(paths.kubeconfig)
         aws_env = aws_environment(aws.url, aws.world.region)
         write_atomically(paths.aws_env, "".join(f"export {k}={shlex.quote(v)}\n" for k, v in aws_env.items()))

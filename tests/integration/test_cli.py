@@ -145,6 +145,15 @@ def test_emulate_kube_prints_ready_and_writes_a_working_kubeconfig(tmp_path: Pat
     assert rest == ""  # exactly one line on stdout
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_right_after_the_ready_line_exits_cleanly(tmp_path: Path, sig: int) -> None:
+    """The handlers are installed before ``ready`` is printed: no KeyboardInterrupt, no traceback, exit 0."""
+    with emulate_kube(tmp_path) as kube:
+        code, rest = kube.stop(sig)
+        assert (code, rest) == (0, "")
+        assert kube.proc.stderr is not None and "Traceback" not in kube.proc.stderr.read()
+
+
 def test_tls_serves_https_with_the_ca_in_the_kubeconfig_and_rbac_authorizes(tmp_path: Path) -> None:
     with emulate_kube(tmp_path, "--tls", "--rbac") as kube:
         assert kube.url.startswith("https://127.0.0.1:")

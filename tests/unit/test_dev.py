@@ -14,7 +14,7 @@ def test_defaults_make_a_sample_training_job_finish_within_a_minute() -> None:
     args = build_parser().parse_args(["dev"])
     assert args.dir == Path(".smk8s")
     # A default training job: 90 + 60 + 30 + 600 + 20 virtual seconds, then at most two polls to notice.
-    assert 800 / args.time_scale + 2 * args.poll_interval < 60
+    assert 800 / dev.time_scale(args.time_scale, {}) + 2 * args.poll_interval < 60
 
 
 def test_the_manager_runs_against_the_emulators_only(tmp_path: Path) -> None:
@@ -49,3 +49,11 @@ def test_crd_files_are_the_checkouts_and_a_missing_directory_is_an_error(tmp_pat
     assert len(files) == 8 and all(f.name.startswith("sagemaker.aws.amazon.com_") for f in files)
     with pytest.raises(FileNotFoundError):
         dev.crd_files(tmp_path / "missing")
+
+
+def test_time_scale_flag_wins_over_the_aws_config_file_which_wins_over_the_default() -> None:
+    args = build_parser().parse_args(["dev"])
+    assert args.time_scale is None  # not given: the config file may set it
+    assert dev.time_scale(None, {}) == dev.DEFAULT_TIME_SCALE
+    assert dev.time_scale(None, {"time_scale": 500}) == 500.0
+    assert dev.time_scale(1.0, {"time_scale": 500}) == 1.0
