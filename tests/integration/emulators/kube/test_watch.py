@@ -203,8 +203,9 @@ async def test_a_bookmark_comes_two_seconds_before_timeout_seconds_ends_the_watc
             ended_at = time.monotonic() - began
     assert bookmark is not None and bookmark["type"] == "BOOKMARK", bookmark
     assert bookmark["object"]["metadata"]["resourceVersion"] == str(revision)
-    # About 1 s in (3 s timeout - 2 s), long before the hour-long interval; then nothing until the stream ends.
-    assert 0.8 <= bookmark_at < 2.5, bookmark_at
+    # Not at once but at the deadline - 2 s (about 1 s in), long before the hour-long interval: only the pre-timeout
+    # bookmark can be it; then nothing until the stream ends (no upper bound on wall times: CI machines stall).
+    assert bookmark_at >= 0.8, bookmark_at
     assert rest == []
     assert ended_at >= 2.9
 
