@@ -12,11 +12,16 @@ from __future__ import annotations
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from smk8s.kube import EventRecorder
+from smk8s.api.v1.common import GROUP, VERSION
+from smk8s.controllers.predicates import GenerationChanged
+from smk8s.kube import CustomResourceClient, EventRecorder
 from smk8s.manager import Controller, ControllerMetrics, Manager
 from smk8s.sagemaker import SageMaker
+
+CachedReader = Callable[[str, str], Any]
+"""``cached(namespace, name)``: the object in an informer's cache, or None."""
 
 REPORTING_CONTROLLER = "sagemaker.aws.amazon.com/smk8s"
 """``reportingController`` of our Events."""
@@ -61,3 +66,38 @@ class ServicesController(Controller):
             await super().run(metrics=metrics)
         finally:
             await self._release()
+
+
+ControllerT = TypeVar("ControllerT", bound=ServicesController)
+
+
+def cached_reader(manager: Manager, plural: str, watch_selector: str = "") -> CachedReader:
+    """Reads ``plural`` objects (``sagemaker.aws.amazon.com/v1``) from the manager's shared informer of them."""
+    store = manager.informers.informer(GROUP, VERSION, plural, label_selector=watch_selector or None).store
+    return lambda namespace, name: store.get(f"{namespace}/{name}")
+
+
+def add_object_controller(
+    manager: Manager,
+    services: Services,
+    plural: str,
+    make_reconciler: Callable[[CustomResourceClient, CachedReader], Any],
+    *,
+    watch_selector: str = "",
+    max_concurrent_reconciles: int = 1,
+    controller_type: type[ControllerT] = ServicesController,  # type: ignore[assignment]  # the default is the bound
+) -> ControllerT:
+    """The controller of the ``plural`` objects, added to ``manager``; what every controller of ours is wired from.
+
+    It watches the kind through the manager's shared informer (``watch_selector``: only labelled objects), filtered
+    by :class:`~smk8s.controllers.predicates.GenerationChanged` (as the original's ``GenerationChangedPredicate``:
+    our own status writes are not reconciled), holds a use of ``services``, and reconciles with
+    ``make_reconciler(client of the kind, reader of its cache)``.
+    """
+    informer = manager.informers.informer(GROUP, VERSION, plural, label_selector=watch_selector or None)
+    reconciler = make_reconciler(CustomResourceClient(manager.api, GROUP, VERSION, plural),
+                                 cached_reader(manager, plural, watch_selector))
+    controller = controller_type(plural, reconciler, services=services, informer=GenerationChanged(informer),
+                                 max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock)
+    manager.add_controller(controller)
+    return controller

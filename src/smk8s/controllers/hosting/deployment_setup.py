@@ -9,14 +9,11 @@ the endpoint changes and five times that when it is stable (:mod:`.deployment_re
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
-from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.controllers.hosting.deployment_reconciler import HostingDeploymentReconciler
 from smk8s.controllers.object_pass import ReconcilerDeps
-from smk8s.controllers.predicates import GenerationChanged
-from smk8s.controllers.services import Services, ServicesController
-from smk8s.kube import CustomResourceClient
+from smk8s.controllers.services import Services, ServicesController, add_object_controller
 from smk8s.manager import Manager
 
 PLURAL = "hostingdeployments"
@@ -32,18 +29,7 @@ def build_hosting_deployment_controller(
     max_concurrent_reconciles: int = 1,
 ) -> ServicesController:
     """The HostingDeployment controller, added to ``manager``."""
-    informer = manager.informers.informer(GROUP, VERSION, PLURAL, label_selector=watch_selector or None)
-    store = informer.store
-
-    def cached(namespace: str, name: str) -> Any:
-        return store.get(f"{namespace}/{name}")
-
     deps = ReconcilerDeps(services.sagemaker, services.events, deletion_policy=deletion_policy,
                           poll_interval=poll_interval)
-    reconciler = HostingDeploymentReconciler(deps, CustomResourceClient(manager.api, GROUP, VERSION, PLURAL), cached)
-    controller = ServicesController(
-        PLURAL, reconciler, services=services, informer=GenerationChanged(informer),
-        max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
-    )
-    manager.add_controller(controller)
-    return controller
+    return add_object_controller(manager, services, PLURAL, functools.partial(HostingDeploymentReconciler, deps),
+                                 watch_selector=watch_selector, max_concurrent_reconciles=max_concurrent_reconciles)

@@ -13,14 +13,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.controllers.hosting.autoscaling import AutoscalingReconciler
 from smk8s.controllers.hosting.endpoint_config import ENDPOINT_CONFIG
 from smk8s.controllers.hosting.model import MODEL
 from smk8s.controllers.hosting.resources_reconciler import ResourceReconciler
 from smk8s.controllers.object_pass import ReconcilerDeps
-from smk8s.controllers.predicates import GenerationChanged
-from smk8s.controllers.services import Services, ServicesController
+from smk8s.controllers.services import CachedReader, Services, add_object_controller
 from smk8s.kube import CustomResourceClient
 from smk8s.manager import Controller, Manager
 
@@ -39,24 +37,12 @@ def build_resource_controllers(
     max_concurrent_reconciles: int = 1,
 ) -> list[Controller]:
     """The Model, EndpointConfig and HostingAutoscalingPolicy controllers, added to ``manager``."""
-    resync = poll_interval * RESYNC_FACTOR
-    controllers: list[Controller] = []
-
-    def add(plural: str, make: Callable[[CustomResourceClient, Callable[[str, str], Any]], Any]) -> None:
-        informer = manager.informers.informer(GROUP, VERSION, plural, label_selector=watch_selector or None)
-        store = informer.store
-        reconciler = make(CustomResourceClient(manager.api, GROUP, VERSION, plural),
-                          lambda namespace, name: store.get(f"{namespace}/{name}"))
-        controller = ServicesController(
-            plural, reconciler, services=services, informer=GenerationChanged(informer),
-            max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
-        )
-        manager.add_controller(controller)
-        controllers.append(controller)
-
     deps = ReconcilerDeps(services.sagemaker, services.events, deletion_policy=deletion_policy,
-                          poll_interval=poll_interval, resync=resync)
-    for kind in (MODEL, ENDPOINT_CONFIG):
-        add(kind.plural, functools.partial(ResourceReconciler, kind, deps))
-    add(AutoscalingReconciler.plural, functools.partial(AutoscalingReconciler, deps))
-    return controllers
+                          poll_interval=poll_interval, resync=poll_interval * RESYNC_FACTOR)
+    reconcilers: list[tuple[str, Callable[[CustomResourceClient, CachedReader], Any]]] = [
+        (MODEL.plural, functools.partial(ResourceReconciler, MODEL, deps)),
+        (ENDPOINT_CONFIG.plural, functools.partial(ResourceReconciler, ENDPOINT_CONFIG, deps)),
+        (AutoscalingReconciler.plural, functools.partial(AutoscalingReconciler, deps)),
+    ]
+    return [add_object_controller(manager, services, plural, make, watch_selector=watch_selector,
+                                  max_concurrent_reconciles=max_concurrent_reconciles) for plural, make in reconcilers]

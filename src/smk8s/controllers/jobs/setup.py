@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from smk8s.api.v1.common import GROUP, VERSION
 from smk8s.controllers.jobs.adapters import ADAPTERS, TRAINING, JobAdapter
 from smk8s.controllers.jobs.reconciler import JobReconciler
 from smk8s.controllers.object_pass import ReconcilerDeps
-from smk8s.controllers.predicates import GenerationChanged
-from smk8s.controllers.services import Services, ServicesController
+from smk8s.controllers.services import CachedReader, Services, ServicesController, add_object_controller, cached_reader
 from smk8s.kube import CustomResourceClient
 from smk8s.manager import ControllerMetrics, Manager
 from smk8s.sagemaker import Poller, PollPolicy
@@ -61,28 +59,17 @@ def build_job_controllers(
     """The job controllers of ``kinds``, added to ``manager`` (tests pass :class:`Services` of their own)."""
     sagemaker = services.sagemaker
     deps = ReconcilerDeps(sagemaker, services.events, deletion_policy=deletion_policy, poll_interval=poll_interval)
-    watched = {*kinds, TRAINING.kind} if "HyperparameterTuningJob" in kinds else set(kinds)  # children are TrainingJobs
-    informers = {kind: manager.informers.informer(GROUP, VERSION, ADAPTERS[kind].plural,
-                                                  label_selector=watch_selector or None) for kind in watched}
-    training = informers.get(TRAINING.kind)
+    training_jobs = CustomResourceClient(manager.api, GROUP, VERSION, TRAINING.plural)
+    # A tuning job's children are TrainingJobs: with HyperparameterTuningJob, read them from the TrainingJob cache.
+    cached_training_job = (cached_reader(manager, TRAINING.plural, watch_selector)
+                           if "HyperparameterTuningJob" in kinds else None)
 
-    def cached(adapter: JobAdapter) -> Callable[[str, str], Any]:
-        store = informers[adapter.kind].store
-        return lambda namespace, name: store.get(f"{namespace}/{name}")
+    def reconciler_of(adapter: JobAdapter) -> Callable[[CustomResourceClient, CachedReader], JobReconciler]:
+        return lambda objects, cached: JobReconciler(
+            adapter, deps, objects, cached, Poller(sagemaker, manager.clock, PollPolicy(interval=poll_interval)),
+            training_jobs=training_jobs, cached_training_job=cached_training_job,
+        )
 
-    controllers: list[JobController] = []
-    for kind in kinds:
-        adapter = ADAPTERS[kind]
-        reconciler = JobReconciler(
-            adapter, deps, CustomResourceClient(manager.api, GROUP, VERSION, adapter.plural), cached(adapter),
-            Poller(sagemaker, manager.clock, PollPolicy(interval=poll_interval)),
-            training_jobs=CustomResourceClient(manager.api, GROUP, VERSION, TRAINING.plural),
-            cached_training_job=cached(TRAINING) if training is not None else None,
-        )
-        controller = JobController(
-            adapter.plural, reconciler, services=services, informer=GenerationChanged(informers[kind]),
-            max_concurrent_reconciles=max_concurrent_reconciles, clock=manager.clock,
-        )
-        manager.add_controller(controller)
-        controllers.append(controller)
-    return controllers
+    return [add_object_controller(manager, services, ADAPTERS[kind].plural, reconciler_of(ADAPTERS[kind]),
+                                  watch_selector=watch_selector, max_concurrent_reconciles=max_concurrent_reconciles,
+                                  controller_type=JobController) for kind in kinds]
