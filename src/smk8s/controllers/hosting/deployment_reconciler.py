@@ -339,20 +339,35 @@ class _Pass(ObjectPass):
 
     async def _cleanup(self) -> None:
         """Delete our models and configurations the desired state does not use (the endpoint serves it), and
-        bring the endpoint's tags to the spec's (once per generation: CLEANUP runs until Ready is True)."""
+        bring the tags of the endpoint, its models and its configuration to the spec's (once per generation:
+        CLEANUP runs until Ready is True)."""
         desired = self._need_desired()
         deleted = await self._delete_ours(keep=desired.resource_names)
         if deleted:
             self.event(NORMAL, "CleanedUp", f"Deleted what endpoint {self.endpoint_name} no longer uses: "
                        f"{', '.join(deleted)}")
+        retagged: list[str] = []
         arn = str((self.description or {}).get("EndpointArn", ""))
-        if arn:
-            wanted = {str(t["Key"]): str(t.get("Value", "")) for t in desired.create_endpoint.get("Tags", ())}
-            add, remove = job_core.tag_changes(wanted, await self.hosting.list_tags(arn))
-            await self.hosting.add_tags(arn, add)
-            await self.hosting.delete_tags(arn, remove)
-            if add or remove:
-                self.event(NORMAL, "Updated", f"Tags of endpoint {self.endpoint_name} brought to the spec's")
+        if arn and await self._retag(arn, desired.create_endpoint):
+            retagged.append(f"endpoint {self.endpoint_name}")
+        for model in desired.models:
+            described = await self.hosting.describe_model(model.name)
+            if described is not None and await self._retag(str(described["ModelArn"]), model.request):
+                retagged.append(f"model {model.name}")
+        config = await self.hosting.describe_endpoint_config(desired.config_name)
+        if config is not None and await self._retag(str(config["EndpointConfigArn"]), desired.config_request):
+            retagged.append(f"endpoint configuration {desired.config_name}")
+        if retagged:
+            self.event(NORMAL, "Updated", f"Tags of {', '.join(retagged)} brought to the spec's")
+
+    async def _retag(self, arn: str, create_request: Mapping[str, Any]) -> bool:
+        """Bring the tags of the resource ``arn`` to those its Create request carries (ours and the spec's; AWS's
+        own ``aws:`` tags are left alone); whether any changed."""
+        wanted = {str(t["Key"]): str(t.get("Value", "")) for t in create_request.get("Tags", ())}
+        add, remove = job_core.tag_changes(wanted, await self.hosting.list_tags(arn))
+        await self.hosting.add_tags(arn, add)
+        await self.hosting.delete_tags(arn, remove)
+        return bool(add or remove)
 
     async def _delete_endpoint(self) -> None:
         try:

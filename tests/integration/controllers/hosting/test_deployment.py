@@ -138,8 +138,14 @@ async def test_reverting_an_edit_maps_to_the_same_names_and_updates_nothing(env:
     assert again["status"]["modelNames"] == first["status"]["modelNames"]
     assert spec["models"] == again["spec"]["models"]
     assert env.calls("UpdateEndpoint") == 0 and env.calls("CreateEndpointConfig") == 1
-    tags = await env.sagemaker.at("us-west-2").list_tags(again["status"]["endpointArn"])
-    assert tags["team"] == "ml" and tags[TAG_UID] == created["metadata"]["uid"]  # the endpoint was re-tagged
+    sm = env.sagemaker.at("us-west-2")
+    config = await sm.call("DescribeEndpointConfig", EndpointConfigName=again["status"]["endpointConfigName"])
+    models = [await sm.call("DescribeModel", ModelName=m["value"]) for m in again["status"]["modelNames"]]
+    for arn in (again["status"]["endpointArn"], config["EndpointConfigArn"], *(m["ModelArn"] for m in models)):
+        tags = await sm.list_tags(arn)  # the endpoint, its configuration and its models were re-tagged
+        assert tags["team"] == "ml" and tags[TAG_UID] == created["metadata"]["uid"], (arn, tags)
+    updated = [e for e in await env.events("revert") if e["reason"] == "Updated"]
+    assert len(updated) == 1 and "model " in updated[0]["note"] and "endpoint configuration" in updated[0]["note"]
 
 
 async def test_a_weight_only_edit_uses_update_endpoint_weights_and_capacities(env: Harness) -> None:
