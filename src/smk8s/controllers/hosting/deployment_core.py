@@ -25,7 +25,7 @@ SageMaker, so nothing is updated. The endpoint's name is ``spec.endpointName`` o
 | live | Failed, blocked | MIRROR |
 | live | Failed, serving == desired, failure not yet recorded | ENDPOINT_FAILED (terminal) |
 | live | Failed, otherwise (the spec changed since) | MIRROR, DELETE_ENDPOINT (re-created once gone) |
-| live | InService, serving != desired, roll-out recorded, FailureReason | UPDATE_FAILED (terminal) |
+| live | InService, serving != desired, roll-out recorded, FailureReason newer than it | UPDATE_FAILED (terminal) |
 | live | InService, serving != desired, blocked | MIRROR |
 | live | InService, serving != desired | MARK_ROLLOUT (unless recorded), ENSURE_RESOURCES, UPDATE_ENDPOINT, MIRROR |
 | live | InService, serving == desired, capacities to change | UPDATE_CAPACITIES, MIRROR |
@@ -38,7 +38,10 @@ SageMaker, so nothing is updated. The endpoint's name is ``spec.endpointName`` o
 condition for the current generation. *Roll-out recorded*: Ready is ``RollingOut`` for the current generation --
 written (MARK_ROLLOUT) before any new model or configuration is created, so a crash at any moment leaves a
 not-clean status and the CLEANUP that follows deletes whatever was created for nothing. *Clean*: Ready is True at
-the desired configuration for the current generation.
+the desired configuration for the current generation. *FailureReason newer than it*: the endpoint was
+modified after status last mirrored it (:func:`failure_predates_rollout`); a FailureReason left by an earlier failed
+update, already mirrored when the roll-out was recorded, is not this roll-out's (a crash between MARK_ROLLOUT and
+UPDATE_ENDPOINT would otherwise report it as this roll-out's failure).
 
 **Capacities** (:func:`capacity_updates`): weights and instance counts are applied with
 UpdateEndpointWeightsAndCapacities only where the spec changed them since they were last applied (recorded in the
@@ -54,7 +57,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from smk8s.api.v1.common import READY, Condition
+from smk8s.api.v1.common import READY, Condition, rfc3339
 from smk8s.api.v1.convert import (
     create_endpoint_request,
     hosting_endpoint_config_request,
@@ -224,6 +227,7 @@ class Observed:
     clean: bool = False  # Ready True at the desired configuration for this generation
     renamed: bool = False  # spec's endpoint name differs from the one status records
     earlier_failure: bool = False  # the endpoint's failure was recorded for an earlier generation
+    failure_predates_rollout: bool = False  # the endpoint's FailureReason was mirrored before our roll-out began
     capacity_changes: tuple[Mapping[str, Any], ...] = ()  # UpdateEndpointWeightsAndCapacities entries
     capacities_recorded: bool = True  # the annotation holds the spec's capacities
 
@@ -260,7 +264,7 @@ def decide(o: Observed) -> tuple[Step, ...]:
     if ep.status != "InService":
         return (*steps, Step.MIRROR)
     if not at_desired:
-        if o.rolling_out and ep.failure_reason:
+        if o.rolling_out and ep.failure_reason and not o.failure_predates_rollout:
             return (*steps, Step.UPDATE_FAILED)
         if o.blocked:
             return (*steps, Step.MIRROR)
@@ -337,6 +341,15 @@ def failure_recorded_earlier(status: Mapping[str, Any], generation: int | None) 
     """The endpoint's failure was recorded (ENDPOINT_FAILED) for a generation before ``generation``."""
     ready = ready_condition(status, generation)
     return ready is not None and ready.reason == ENDPOINT_FAILED and ready.observed_generation != generation
+
+
+def failure_predates_rollout(status: Mapping[str, Any], description: Mapping[str, Any]) -> bool:
+    """The endpoint's LastModifiedTime is the one status mirrors: nothing happened to the endpoint since status was
+    last written, so a FailureReason it carries is older than a roll-out recorded since (an UpdateEndpoint moves
+    LastModifiedTime, and a failed one takes minutes to roll back). Both times are SageMaker's, compared as status
+    writes them: no clock of ours is involved."""
+    modified = description.get("LastModifiedTime")
+    return modified is not None and status.get("lastModifiedTime") == rfc3339(modified)
 
 
 def is_rolling_out(status: Mapping[str, Any], generation: int | None) -> bool:

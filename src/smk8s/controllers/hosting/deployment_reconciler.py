@@ -150,6 +150,7 @@ class _Pass(ObjectPass):
             clean=dc.is_clean(self.status, self.generation, desired_config),
             renamed=renamed,
             earlier_failure=dc.failure_recorded_earlier(self.status, self.generation),
+            failure_predates_rollout=dc.failure_predates_rollout(self.status, self.description or {}),
             capacity_changes=changes,
             capacities_recorded=recorded,
         )

@@ -10,6 +10,7 @@ from smk8s.controllers.hosting import deployment_core as dc
 from smk8s.controllers.hosting.common import FINALIZER, TAG_UID, owner_prefix
 from smk8s.controllers.jobs.naming import generated_name
 from smk8s.emulators.aws.sagemaker import hosting as emulated
+from smk8s.sagemaker import ClientSettings
 from tests.integration.controllers.hosting.conftest import Harness, condition, harness, ready, sample
 
 Obj = dict[str, Any]
@@ -196,6 +197,31 @@ async def test_a_failed_update_is_reported_naming_the_serving_config_and_not_ret
     assert done["status"]["endpointConfigName"] != serving
     # What the failed update created is deleted with the rest once the new configuration serves.
     assert ours(env, failed["metadata"]["uid"])["endpoint_configs"] == {done["status"]["endpointConfigName"]}
+
+
+async def test_an_earlier_updates_failure_is_not_blamed_on_a_roll_out_interrupted_before_its_update() -> None:
+    """The roll-out is recorded (Ready RollingOut) but UpdateEndpoint fails, as if the manager had died between the
+    two: the endpoint still carries the FailureReason of the previous generation's failed update. The next pass
+    must send the update, not report that old failure as this roll-out's."""
+    async with harness(settings=ClientSettings(max_attempts=1)) as env:  # the injected 500 is not retried away
+        created = await env.create(deployment("stale", endpoint_name="stale"))
+        await env.wait(KIND, "stale", in_service)
+        model = created["spec"]["models"][0]
+        failing = [{**model["containers"][0], "image": NEW_IMAGE}]
+        await env.patch(KIND, "stale", {"spec": {
+            "models": [{**model, "containers": failing}],
+            "tags": [{"key": emulated.UPDATE_OUTCOME_TAG, "value": "RollingBack"},
+                     {"key": emulated.FAILURE_REASON_TAG, "value": "health check failed"}]}})
+        failed = await env.wait(KIND, "stale", ready(dc.UPDATE_FAILED, "False"))
+        env.aws.set_faults([{"operations": ["UpdateEndpoint"], "internal_failure": 1.0, "times": 1}])
+        good = [{**model["containers"][0], "image": NEW_IMAGE.replace("1.7-2", "1.7-3")}]
+        await env.patch(KIND, "stale", {"spec": {"tags": [], "models": [{**model, "containers": good}]}})
+        done = await env.wait(KIND, "stale", lambda o: in_service(o) and o["metadata"]["generation"] == 3)
+        assert done["status"]["endpointConfigName"] != failed["status"]["endpointConfigName"]
+        assert env.calls("UpdateEndpoint", "ok") == 2  # the failed update, then this roll-out's (after the fault)
+        assert env.calls("UpdateEndpoint") == 3  # and the one the fault refused
+        blamed = [e for e in await env.events("stale") if e["reason"] == dc.UPDATE_FAILED]
+        assert len(blamed) == 1, blamed  # the first generation's failure only
 
 
 async def test_deleting_removes_the_endpoint_then_its_models_and_config(env: Harness) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any
 
 import pytest
@@ -143,6 +144,9 @@ def observed(endpoint: EndpointView | None = None, **kw: Any) -> Observed:
     (observed(ep("InService", S)), (Step.MARK_ROLLOUT, Step.ENSURE_RESOURCES, Step.UPDATE_ENDPOINT, Step.MIRROR)),
     (observed(ep("InService", S), rolling_out=True), (Step.ENSURE_RESOURCES, Step.UPDATE_ENDPOINT, Step.MIRROR)),
     (observed(ep("InService", S, failure="rolled back"), rolling_out=True), (Step.UPDATE_FAILED,)),
+    # a crash between MARK_ROLLOUT and UPDATE_ENDPOINT: the failure is an earlier update's, not this roll-out's
+    (observed(ep("InService", S, failure="an older failure"), rolling_out=True, failure_predates_rollout=True),
+     (Step.ENSURE_RESOURCES, Step.UPDATE_ENDPOINT, Step.MIRROR)),
     (observed(ep("InService", S, failure="an older failure")),
      (Step.MARK_ROLLOUT, Step.ENSURE_RESOURCES, Step.UPDATE_ENDPOINT, Step.MIRROR)),
     (observed(ep("InService", S), blocked=True), (Step.MIRROR,)),
@@ -198,6 +202,15 @@ def test_blocking_rolling_out_and_clean_are_per_generation() -> None:
     assert dc.is_clean(ready(dc.IN_SERVICE, "True"), 2, D) and not dc.is_clean(ready(dc.IN_SERVICE, "True"), 2, S)
     assert dc.failure_recorded_earlier(ready(dc.ENDPOINT_FAILED), 3)
     assert not dc.failure_recorded_earlier(ready(dc.ENDPOINT_FAILED), 2)
+
+
+def test_a_failure_predates_the_roll_out_when_the_endpoint_is_as_status_last_mirrored_it() -> None:
+    at = datetime.datetime(2026, 11, 28, 12, 0, 0, 400_000, tzinfo=datetime.UTC)
+    mirrored = {"lastModifiedTime": "2026-11-28T12:00:00Z"}  # as status writes times: seconds
+    assert dc.failure_predates_rollout(mirrored, {"LastModifiedTime": at})
+    assert not dc.failure_predates_rollout(mirrored, {"LastModifiedTime": at + datetime.timedelta(minutes=4)})
+    assert not dc.failure_predates_rollout({}, {"LastModifiedTime": at})  # never mirrored: assume it is ours
+    assert not dc.failure_predates_rollout(mirrored, {})
 
 
 def test_ready_is_true_only_in_service_at_the_desired_configuration() -> None:
