@@ -136,6 +136,8 @@ class _Pass(ObjectPass):
         self.api: SageMakerApi = owner.deps.sagemaker.at(self.region, self.endpoint)
         self.tags = core.our_tags(meta["namespace"], meta["name"], meta["uid"])
         self.key: tuple[str, str] = (meta["namespace"], meta["name"])
+        self._job_tags: dict[str, dict[str, str]] = {}
+        """The job's tags as this pass read them (by ARN): the ownership check and the tag update share one read."""
 
 
     def listed_applies(self, summary: JobSummary) -> bool:
@@ -217,8 +219,13 @@ class _Pass(ObjectPass):
         arn = str(description.get(self.a.job_kind.arn_member, ""))
         if arn and self.status.get(self.a.arn_status_field) == arn:
             return True
-        tags = await self.api.list_tags(arn)
-        return tags.get(core.TAG_UID) == str(self.meta["uid"])
+        return (await self._tags_of(arn)).get(core.TAG_UID) == str(self.meta["uid"])
+
+    async def _tags_of(self, arn: str) -> dict[str, str]:
+        """The tags of job ``arn``, read once per pass (only this pass changes them meanwhile, after reading)."""
+        if arn not in self._job_tags:
+            self._job_tags[arn] = await self.api.list_tags(arn)
+        return self._job_tags[arn]
 
     # -- steps --------------------------------------------------------------------------------------------------
 
@@ -255,7 +262,7 @@ class _Pass(ObjectPass):
         request = self.a.request(self.a.parse_spec(self.spec), self.name)
         arn = str(description.get(self.a.job_kind.arn_member, ""))
         try:
-            add, delete = core.tag_changes(core.desired_tags(request, self.tags), await self.api.list_tags(arn))
+            add, delete = core.tag_changes(core.desired_tags(request, self.tags), await self._tags_of(arn))
             await self.api.add_tags(arn, add)
             await self.api.delete_tags(arn, delete)
             if self.a.kind == "TrainingJob" and description.get("TrainingJobStatus") == "InProgress":
