@@ -115,8 +115,9 @@ class ControllerHarness:
     def informer(self, kind: str) -> SharedInformer:
         return self.manager.informers.informer(GROUP, VERSION, PLURALS[kind])
 
-    async def wait(self, kind: str, name: str, predicate: Callable[[Obj], bool]) -> Obj:
-        """Wait on the kind's informer until the object satisfies ``predicate`` (now or at a later event)."""
+    async def wait(self, kind: str, name: str, predicate: Callable[[Obj], bool], *, deadline: float = DEADLINE) -> Obj:
+        """Wait on the kind's informer until the object satisfies ``predicate`` (now or at a later event); at most
+        ``deadline`` seconds (a safety net, not a measure)."""
         informer = self.informer(kind)
         key = f"{NS}/{name}"
         found: asyncio.Future[Obj] = asyncio.get_running_loop().create_future()
@@ -130,7 +131,7 @@ class ControllerHarness:
             current = informer.store.get(key)
             if current is not None:
                 check(current)
-            return await asyncio.wait_for(found, DEADLINE)
+            return await asyncio.wait_for(found, deadline)
         finally:
             registration.remove()
 

@@ -24,6 +24,9 @@ FAULTS: list[Mapping[str, Any]] = [
     {"services": ["sagemaker"], "throttle": 0.30, "internal_failure": 0.025, "service_unavailable": 0.025},
 ]
 SEED = 31
+FAULTY_DEADLINE = DEADLINE * 2
+"""Safety net of each wait: at one attempt per call, a pass fails on any of its calls' faults and backs off 2-5 s, so
+a run of failed passes can take tens of seconds (the convergence, not its speed, is under test)."""
 JOBS = 20
 POKES = 6
 
@@ -43,7 +46,7 @@ async def wait_all(env: Harness, names: set[str], predicate: Callable[[Obj], boo
     changed = asyncio.Event()
     registration = informer.add_event_handler(lambda _o: changed.set(), lambda _o, _n: changed.set())
     try:
-        async with asyncio.timeout(DEADLINE * 2):
+        async with asyncio.timeout(FAULTY_DEADLINE):
             while True:
                 changed.clear()
                 items = [o for o in informer.store.list() if object_key(o).partition("/")[2] in names]
@@ -81,7 +84,7 @@ async def test_with_faults_a_rejected_spec_is_sent_once_per_generation() -> None
     async with harness(settings=ClientSettings(max_attempts=1)) as env:
         faulted(env)
         await env.create(training("invalid", (OUTCOME, "Bogus")))
-        blocked = await env.wait("TrainingJob", "invalid", ready("InvalidSpec"))
+        blocked = await env.wait("TrainingJob", "invalid", ready("InvalidSpec"), deadline=FAULTY_DEADLINE)
         generation = blocked["metadata"]["generation"]
         assert outcomes(env, "CreateTrainingJob").get("ValidationException") == 1
         # The same generation reconciled again and again (label edits), each pass's SageMaker calls as faulty as
@@ -89,7 +92,8 @@ async def test_with_faults_a_rejected_spec_is_sent_once_per_generation() -> None
         for i in range(POKES):
             await env.clients["TrainingJob"].patch("default", "invalid", {"metadata": {"labels": {"poke": str(i)}}})
             await env.create(training(f"witness-{i}"))
-            await env.wait("TrainingJob", f"witness-{i}", status_is("trainingJobStatus", "InProgress", "Completed"))
+            await env.wait("TrainingJob", f"witness-{i}", status_is("trainingJobStatus", "InProgress", "Completed"),
+                           deadline=FAULTY_DEADLINE)
         assert outcomes(env, "CreateTrainingJob").get("ValidationException") == 1
         still = await env.get("TrainingJob", "invalid")
         assert ready("InvalidSpec")(still) and still["metadata"]["generation"] == generation
@@ -98,7 +102,8 @@ async def test_with_faults_a_rejected_spec_is_sent_once_per_generation() -> None
         # the first test covers; this one is about Creates.)
         await env.clients["TrainingJob"].patch("default", "invalid", {"spec": {"tags": [{"key": OUTCOME,
                                                                                         "value": "Completed"}]}})
-        await env.wait("TrainingJob", "invalid", status_is("trainingJobStatus", "InProgress", "Completed"))
+        await env.wait("TrainingJob", "invalid", status_is("trainingJobStatus", "InProgress", "Completed"),
+                       deadline=FAULTY_DEADLINE)
         creates = outcomes(env, "CreateTrainingJob")
         assert creates.get("ValidationException") == 1 and creates.get("ok") == POKES + 1
         every = env.aws.stats()["calls"]["sagemaker"]
