@@ -18,7 +18,8 @@ Design (cheap updates, one collector per registry, no global state):
   every queue of one :class:`~prometheus_client.CollectorRegistry`; it registers itself on construction. The caller
   owns it and creates exactly one per registry (the manager's ``ControllerMetrics`` does); a second one, or any
   other collector already exporting these names, is refused with ``ValueError`` by the registry's own duplicate check.
-  No module-level registry-to-collector map and no private ``prometheus_client`` lookup is needed.
+  No module-level registry-to-collector map is needed (the only ``prometheus_client`` internal read is its
+  ``_created`` switch, :func:`_use_created`).
 - :class:`WorkqueueMetrics` is one queue's series in a provider; a name may be bound once per provider. On the hot
   path it only bumps plain Python ints/floats (a histogram observation is a ``bisect`` into the fixed bucket list plus
   a float add): no locks, no label lookups. The provider turns them into metric families when the registry is
@@ -38,6 +39,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 
+import prometheus_client.metrics
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -53,9 +55,17 @@ PRIORITY_LABELS = {False: "0", True: "-100"}
 _LABELS = ("name", "controller")
 _LE = (*(floatToGoString(bound) for bound in DURATION_BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
 
-# prometheus_client's switch for the ``_created`` series of counters and histograms (its documented environment
-# variable; ``disable_created_metrics()`` flips a private flag we do not read).
-_USE_CREATED = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in ("true", "1", "t")
+# prometheus_client's switch for the ``_created`` series of counters and histograms: its documented environment
+# variable sets it at import, ``disable_created_metrics()``/``enable_created_metrics()`` flip it later (the manager
+# disables them, as controller-runtime exports none). prometheus_client reads it at each collection; so do we, so
+# that a scrape shows ``_created`` series for all counters or for none.
+_ENV_USE_CREATED = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in ("true", "1", "t")
+
+
+def _use_created() -> bool:
+    """Whether prometheus_client currently exports ``_created`` series (its module flag; the environment's value
+    should a future release move the flag)."""
+    return bool(getattr(prometheus_client.metrics, "_use_created", _ENV_USE_CREATED))
 
 _DEPTH = ("workqueue_depth", "Current depth of workqueue by workqueue and priority")
 _ADDS = ("workqueue_adds_total", "Total number of adds handled by workqueue")
@@ -119,9 +129,10 @@ class WorkqueueMetricsProvider(Collector):
         longest = GaugeMetricFamily(*_LONGEST, labels=_LABELS)
         retries = CounterMetricFamily(*_RETRIES, labels=_LABELS)
         created: float | None
+        use_created = _use_created()
         for queue in queues:
             labels = (queue.name, queue.name)
-            created = queue.created if _USE_CREATED else None
+            created = queue.created if use_created else None
             for low, priority in PRIORITY_LABELS.items():
                 depth.add_metric((*labels, priority), float(queue.depth(low)))
             adds.add_metric(labels, float(queue.adds), created=created)

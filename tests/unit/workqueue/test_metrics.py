@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import prometheus_client
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_latest_openmetrics
@@ -262,6 +263,25 @@ async def test_exposition_is_byte_for_byte_that_of_prometheus_client_metrics(mon
     assert generate_latest(registry).decode() == generate_latest(reference.registry).decode()
     openmetrics = generate_latest_openmetrics(registry)  # type: ignore[no-untyped-call]
     assert openmetrics == generate_latest_openmetrics(reference.registry)  # type: ignore[no-untyped-call]
+
+
+def test_created_series_follow_prometheus_clients_switch_as_its_own_metrics_do() -> None:
+    """The manager calls ``disable_created_metrics()`` (controller-runtime exports no ``_created`` series): the
+    workqueue series must drop theirs in the same scrape as prometheus_client's own counters and histograms."""
+    registry, provider = new_registry()
+    reference = Reference()
+    RateLimitingQueue[str](NAME, clock=FakeClock(), metrics=WorkqueueMetrics(provider, NAME)).add("a")
+    reference.bind(NAME)
+    reference.adds.labels(NAME, NAME).inc()
+    reference.depth.labels(NAME, NAME, "0").set(1)
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    try:
+        exposed = generate_latest(registry).decode()
+        assert "_created" not in exposed
+        assert exposed == generate_latest(reference.registry).decode()
+    finally:
+        prometheus_client.enable_created_metrics()  # type: ignore[no-untyped-call]
+    assert "workqueue_adds_created" in generate_latest(registry).decode()  # enabled again: back
 
 
 async def test_a_real_clock_queue_times_its_items() -> None:
