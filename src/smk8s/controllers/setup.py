@@ -36,15 +36,10 @@ def setup_controllers(manager: Manager, args: argparse.Namespace) -> None:
     sagemaker = SageMaker(ClientFactory(default_endpoint=args.sagemaker_endpoint), manager.registry,
                           clock=manager.clock)
     services = Services.for_manager(manager, sagemaker)
-    build_job_controllers(
-        manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
-        watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles,
-    )
-    build_hosting_deployment_controller(  # HostingDeployment (issue 7)
-        manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
-        watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles,
-    )
-    build_resource_controllers(  # Model, EndpointConfig, HostingAutoscalingPolicy (issue 7)
-        manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
-        watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles,
-    )
+    for build in (
+        build_job_controllers,  # TrainingJob, ProcessingJob, BatchTransformJob, HyperparameterTuningJob
+        build_hosting_deployment_controller,  # HostingDeployment
+        build_resource_controllers,  # Model, EndpointConfig, HostingAutoscalingPolicy
+    ):
+        build(manager, services, poll_interval=args.poll_interval, deletion_policy=args.deletion_policy,
+              watch_selector=args.watch_selector, max_concurrent_reconciles=args.max_concurrent_reconciles)
