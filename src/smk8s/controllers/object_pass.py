@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smk8s.kube import EventRecorder
+from smk8s.kube import CustomResourceClient, EventRecorder
 from smk8s.sagemaker import SageMaker
 
 Obj = dict[str, Any]
@@ -40,6 +40,18 @@ class ReconcilerDeps:
     poll_interval: float = 30.0
     resync: float = 600.0
     wall_clock: Callable[[], datetime.datetime] = field(default=_utc_now)
+
+
+class CachedObjectReconciler:
+    """What every reconciler holds: the manager's shared :class:`ReconcilerDeps`, a client of its kind
+    (``objects``: writes), and a reader of the kind's informer cache (``cached(namespace, name)``: the object, or
+    None once it is gone)."""
+
+    def __init__(self, deps: ReconcilerDeps, objects: CustomResourceClient,
+                 cached: Callable[[str, str], Obj | None]) -> None:
+        self.deps = deps
+        self.objects = objects
+        self.cached = cached
 
 
 class ObjectPass:

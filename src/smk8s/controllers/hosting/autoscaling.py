@@ -27,7 +27,7 @@ it behind our back; a waiting one every ``poll_interval``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import pydantic
@@ -39,8 +39,7 @@ from smk8s.api.v1.hosting_autoscaling_policy import HostingAutoscalingPolicySpec
 from smk8s.controllers.hosting import autoscaling_core as ac
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.jobs import core
-from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
-from smk8s.kube import CustomResourceClient
+from smk8s.controllers.object_pass import CachedObjectReconciler, ObjectPass
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import SageMakerError
 from smk8s.sagemaker import TerminalError as SageMakerTerminalError
@@ -55,17 +54,11 @@ ENDPOINT_NOT_IN_SERVICE = "EndpointNotInService"
 ENDPOINT_NOT_FOUND = "EndpointNotFound"
 
 
-class AutoscalingReconciler:
-    """Reconciles HostingAutoscalingPolicy objects. ``cached(namespace, name)`` reads the informer cache."""
+class AutoscalingReconciler(CachedObjectReconciler):
+    """Reconciles HostingAutoscalingPolicy objects."""
 
     kind = "HostingAutoscalingPolicy"
     plural = "hostingautoscalingpolicies"
-
-    def __init__(self, deps: ReconcilerDeps, objects: CustomResourceClient,
-                 cached: Callable[[str, str], Obj | None]) -> None:
-        self.deps = deps
-        self.objects = objects
-        self.cached = cached
 
     async def __call__(self, request: Request) -> Result:
         obj = self.cached(request.namespace, request.name)

@@ -38,8 +38,8 @@ from smk8s.controllers.hosting.common import FINALIZER, is_owned, owner_prefix, 
 from smk8s.controllers.hosting.deployment_core import Desired, EndpointView, Step
 from smk8s.controllers.jobs import core as job_core
 from smk8s.controllers.jobs.naming import job_name
-from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
-from smk8s.kube import NORMAL, WARNING, CustomResourceClient
+from smk8s.controllers.object_pass import CachedObjectReconciler, ObjectPass
+from smk8s.kube import NORMAL, WARNING
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
     AccessDeniedError,
@@ -58,14 +58,8 @@ STABLE_FACTOR = 5.0
 """Describe a stable endpoint (InService, Failed) this many poll intervals apart."""
 
 
-class HostingDeploymentReconciler:
-    """Reconciles HostingDeployments. ``cached(namespace, name)`` reads the informer cache."""
-
-    def __init__(self, deps: ReconcilerDeps, objects: CustomResourceClient,
-                 cached: Callable[[str, str], Obj | None]) -> None:
-        self.deps = deps
-        self.objects = objects
-        self.cached = cached
+class HostingDeploymentReconciler(CachedObjectReconciler):
+    """Reconciles HostingDeployments."""
 
     async def __call__(self, request: Request) -> Result:
         obj = self.cached(request.namespace, request.name)

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from smk8s.controllers.hosting import resources_core as rc
 from smk8s.controllers.hosting.resources_core import Step
 from smk8s.controllers.jobs import core
-from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
+from smk8s.controllers.object_pass import CachedObjectReconciler, ObjectPass, ReconcilerDeps
 from smk8s.kube import CustomResourceClient
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
@@ -119,15 +119,13 @@ async def model_names_in_use(api: SageMakerApi) -> set[str]:
     return names
 
 
-class ResourceReconciler:
-    """Reconciles one kind. ``cached(namespace, name)`` reads the kind's informer cache."""
+class ResourceReconciler(CachedObjectReconciler):
+    """Reconciles one kind."""
 
     def __init__(self, kind: ResourceKind, deps: ReconcilerDeps, objects: CustomResourceClient,
                  cached: Callable[[str, str], Obj | None]) -> None:
+        super().__init__(deps, objects, cached)
         self.kind = kind
-        self.deps = deps
-        self.objects = objects
-        self.cached = cached
         self.leftovers: set[Request] = set()
         """Objects whose sweep kept a resource an endpoint used: swept again on their next pass."""
 

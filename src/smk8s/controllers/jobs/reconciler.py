@@ -37,7 +37,7 @@ from smk8s.controllers.jobs.adapters import TUNING, JobAdapter
 from smk8s.controllers.jobs.core import Step
 from smk8s.controllers.jobs.naming import job_name
 from smk8s.controllers.jobs.tuning_children import sync_children
-from smk8s.controllers.object_pass import ObjectPass, ReconcilerDeps
+from smk8s.controllers.object_pass import CachedObjectReconciler, ObjectPass, ReconcilerDeps
 from smk8s.kube import NORMAL, WARNING, CustomResourceClient
 from smk8s.manager import Request, Result, TerminalError
 from smk8s.sagemaker import (
@@ -60,8 +60,8 @@ FOLLOW_UP_DESCRIBES_PER_SECOND = 1.0
 most this rate, so a burst of completions is shown at once and detailed within the API budget."""
 
 
-class JobReconciler:
-    """Reconciles one kind. ``cached(namespace, name)`` reads the kind's informer cache."""
+class JobReconciler(CachedObjectReconciler):
+    """Reconciles one kind."""
 
     def __init__(
         self,
@@ -75,10 +75,8 @@ class JobReconciler:
         cached_training_job: Callable[[str, str], Any] | None = None,
         follow_up_rate: float = FOLLOW_UP_DESCRIBES_PER_SECOND,
     ) -> None:
+        super().__init__(deps, objects, cached)
         self.adapter = adapter
-        self.deps = deps
-        self.objects = objects
-        self.cached = cached
         self.poller = poller
         self.training_jobs = training_jobs
         self.cached_training_job = cached_training_job
