@@ -329,6 +329,22 @@ class SageMakerApi:
         if keys:
             await self.call("DeleteTags", arn, ResourceArn=arn, TagKeys=list(keys))
 
+    async def sync_tags(self, arn: str, desired: Mapping[str, str], current: Mapping[str, str] | None = None) -> bool:
+        """Bring the tags of ``arn`` to ``desired`` (:func:`tag_changes`: AWS's own ``aws:`` tags are left alone);
+        ``current``: its tags if the caller has already read them. Whether any tag changed."""
+        add, delete = tag_changes(desired, current if current is not None else await self.list_tags(arn))
+        await self.add_tags(arn, add)
+        await self.delete_tags(arn, delete)
+        return bool(add or delete)
+
+
+def tag_changes(desired: Mapping[str, str], current: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """(tags to add or change, keys to delete) to bring ``current`` to ``desired``; AWS's own ``aws:`` tags are
+    never touched."""
+    add = {k: v for k, v in desired.items() if current.get(k) != v}
+    delete = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
+    return add, delete
+
 
 def _snake(operation: str) -> str:
     """``CreateTrainingJob`` -> ``create_training_job`` (botocore's own method-name transform)."""

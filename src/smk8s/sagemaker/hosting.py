@@ -116,6 +116,9 @@ class HostingApi:
     async def delete_tags(self, arn: str, keys: Sequence[str]) -> None:
         await self.api.delete_tags(arn, keys)
 
+    async def sync_tags(self, arn: str, desired: Mapping[str, str]) -> bool:
+        return await self.api.sync_tags(arn, desired)
+
     # -- helpers ----------------------------------------------------------------------------------------------
 
     async def _describe(self, operation: str, name: str, **params: Any) -> dict[str, Any] | None:

@@ -358,11 +358,8 @@ class _Pass(ObjectPass):
     async def _retag(self, arn: str, create_request: Mapping[str, Any]) -> bool:
         """Bring the tags of the resource ``arn`` to those its Create request carries (ours and the spec's; AWS's
         own ``aws:`` tags are left alone); whether any changed."""
-        wanted = {str(t["Key"]): str(t.get("Value", "")) for t in create_request.get("Tags", ())}
-        add, remove = job_core.tag_changes(wanted, await self.hosting.list_tags(arn))
-        await self.hosting.add_tags(arn, add)
-        await self.hosting.delete_tags(arn, remove)
-        return bool(add or remove)
+        return await self.hosting.sync_tags(
+            arn, {str(t["Key"]): str(t.get("Value", "")) for t in create_request.get("Tags", ())})
 
     async def _delete_endpoint(self) -> None:
         try:

@@ -259,10 +259,9 @@ class _Pass(ObjectPass):
 
     async def sync_tags(self, request: Mapping[str, Any], description: Mapping[str, Any]) -> None:
         arn = str(description.get(self.k.arn_member, ""))
-        add, delete = core.tag_changes(core.desired_tags(request, self.tags), await self.api.list_tags(arn))
+        current = await self.api.list_tags(arn)
         try:
-            await self.api.add_tags(arn, add)
-            await self.api.delete_tags(arn, delete)
+            await self.api.sync_tags(arn, core.desired_tags(request, self.tags), current)
         except SageMakerTerminalError as err:  # e.g. too many tags: say so, keep the resource
             self.event(WARNING, "UpdateFailed", err.message or str(err))
 

@@ -160,13 +160,6 @@ def with_tags(request: Mapping[str, Any], ours: Mapping[str, str]) -> dict[str, 
     return {**request, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
 
-def tag_changes(desired: Mapping[str, str], current: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """(tags to add or change, keys to delete); AWS's own ``aws:`` tags are never touched."""
-    add = {k: v for k, v in desired.items() if current.get(k) != v}
-    delete = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
-    return add, delete
-
-
 def desired_tags(request: Mapping[str, Any], ours: Mapping[str, str]) -> dict[str, str]:
     return {**_tag_map(request.get("Tags")), **ours}
 

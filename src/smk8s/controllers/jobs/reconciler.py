@@ -260,9 +260,7 @@ class _Pass(ObjectPass):
         request = self.a.request(self.a.parse_spec(self.spec), self.name)
         arn = str(description.get(self.a.job_kind.arn_member, ""))
         try:
-            add, delete = core.tag_changes(core.desired_tags(request, self.tags), await self._tags_of(arn))
-            await self.api.add_tags(arn, add)
-            await self.api.delete_tags(arn, delete)
+            await self.api.sync_tags(arn, core.desired_tags(request, self.tags), await self._tags_of(arn))
             if self.a.kind == "TrainingJob" and description.get("TrainingJobStatus") == "InProgress":
                 update = core.training_update(request, description)
                 if update is not None:

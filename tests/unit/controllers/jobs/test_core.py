@@ -110,11 +110,6 @@ def test_create_requests_carry_our_tags_with_the_specs() -> None:
                                                               core.TAG_NAME: "obj", core.TAG_UID: "u-1"}
 
 
-def test_tag_changes_add_changed_and_delete_removed_but_never_aws_tags() -> None:
-    add, delete = core.tag_changes({"a": "1", "b": "2"}, {"a": "1", "b": "old", "c": "3", "aws:x": "y"})
-    assert add == {"b": "2"} and delete == ["c"]
-
-
 def test_training_update_sends_only_what_differs() -> None:
     desc = {"TrainingJobName": "j", "ResourceConfig": {"KeepAlivePeriodInSeconds": 300},
             "ProfilerConfig": {"S3OutputPath": "s3://p"},
