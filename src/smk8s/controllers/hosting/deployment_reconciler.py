@@ -337,21 +337,20 @@ class _Pass(ObjectPass):
         bring the tags of the endpoint, its models and its configuration to the spec's (once per generation:
         CLEANUP runs until Ready is True)."""
         desired = self._need_desired()
-        deleted = await self._delete_ours(keep=desired.resource_names)
+        deleted, kept = await self._delete_ours(keep=desired.resource_names)
         if deleted:
             self.event(NORMAL, "CleanedUp", f"Deleted what endpoint {self.endpoint_name} no longer uses: "
                        f"{', '.join(deleted)}")
+        # label, ARN (the endpoint's from its description; the others' from the listing above), Create request
+        resources = [(f"endpoint {self.endpoint_name}", str((self.description or {}).get("EndpointArn", "")),
+                      desired.create_endpoint),
+                     *((f"model {m.name}", kept.get(m.name, ""), m.request) for m in desired.models),
+                     (f"endpoint configuration {desired.config_name}", kept.get(desired.config_name, ""),
+                      desired.config_request)]
         retagged: list[str] = []
-        arn = str((self.description or {}).get("EndpointArn", ""))
-        if arn and await self._retag(arn, desired.create_endpoint):
-            retagged.append(f"endpoint {self.endpoint_name}")
-        for model in desired.models:
-            described = await self.hosting.describe_model(model.name)
-            if described is not None and await self._retag(str(described["ModelArn"]), model.request):
-                retagged.append(f"model {model.name}")
-        config = await self.hosting.describe_endpoint_config(desired.config_name)
-        if config is not None and await self._retag(str(config["EndpointConfigArn"]), desired.config_request):
-            retagged.append(f"endpoint configuration {desired.config_name}")
+        for label, arn, request in resources:
+            if arn and await self._retag(arn, request):
+                retagged.append(label)
         if retagged:
             self.event(NORMAL, "Updated", f"Tags of {', '.join(retagged)} brought to the spec's")
 
@@ -372,25 +371,30 @@ class _Pass(ObjectPass):
             self.event(NORMAL, "Deleting", f"Deleting endpoint {self.endpoint_name}: {why}")
 
     async def _delete_resources(self) -> None:
-        deleted = await self._delete_ours(keep=frozenset())
+        deleted, _ = await self._delete_ours(keep=frozenset())
         if deleted:
             self.event(NORMAL, "Deleted", f"Deleted {', '.join(deleted)}")
 
-    async def _delete_ours(self, keep: frozenset[str]) -> list[str]:
+    async def _delete_ours(self, keep: frozenset[str]) -> tuple[list[str], dict[str, str]]:
         """Delete every model and configuration named under our prefix and tagged with our uid, but ``keep``;
-        configurations first (a model is never deleted before a configuration naming it)."""
+        configurations first (a model is never deleted before a configuration naming it). The names deleted, and
+        the ARNs of those of ``keep`` the listings showed (name -> ARN)."""
         deleted: list[str] = []
+        kept: dict[str, str] = {}
         listings = ((await self.hosting.list_endpoint_configs(self.prefix), self.hosting.delete_endpoint_config),
                     (await self.hosting.list_models(self.prefix), self.hosting.delete_model))
         for resources, delete in listings:
             for name, arn in sorted(resources):
-                if name in keep or not name.startswith(self.prefix):
+                if name in keep:
+                    kept[name] = arn
+                    continue
+                if not name.startswith(self.prefix):
                     continue
                 if not is_owned(await self.hosting.list_tags(arn), self.uid):
                     continue
                 if await delete(name):
                     deleted.append(name)
-        return deleted
+        return deleted, kept
 
     # -- status -------------------------------------------------------------------------------------------------
 
