@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from smk8s.manager import cli as manager_cli
+from smk8s.signals import stop_on_signals
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,22 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM; the handlers are installed when this returns (call it before printing
-    ``ready``, so a signal sent as soon as the ready line is read always ends the command cleanly)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
 async def _run_all(args: argparse.Namespace) -> None:
     from smk8s.emulators.aws.server import AwsEmulator
     from smk8s.emulators.kube.kubeconfig import write_atomically
     from smk8s.emulators.kube.server import KubeEmulator
 
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     async with KubeEmulator() as kube, AwsEmulator(time_scale=args.time_scale) as aws:
         kube.write_kubeconfig(args.dir / "kubeconfig")
         env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator",
@@ -115,7 +105,7 @@ async def _run_aws(args: argparse.Namespace) -> None:
         seed=args.seed,
         verify_signatures=args.verify_signatures,
     )
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     async with emulator:
         print(f"ready {emulator.url}", flush=True)
         await stop.wait()
@@ -131,7 +121,7 @@ async def _run_kube(args: argparse.Namespace) -> None:
         watch_history=args.watch_history,
         bookmark_interval=args.bookmark_interval,
     )
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     async with emulator:
         emulator.write_kubeconfig(args.kubeconfig)
         print(f"ready {emulator.url}", flush=True)

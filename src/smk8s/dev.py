@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smk8s.signals import stop_on_signals
+
 DEFAULT_DIR = Path(".smk8s")
 DEFAULT_TIME_SCALE = 30.0
 DEFAULT_POLL_INTERVAL = 2.0
@@ -270,10 +272,7 @@ async def run(args: argparse.Namespace) -> int:
     files = crd_files(args.crds if args.crds is not None else default_crd_dir())
     paths.dir.mkdir(parents=True, exist_ok=True)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
 
     aws_config = load_config(args.aws_config)
     async with KubeEmulator() as kube, AwsEmulator(time_scale=time_scale(args.time_scale, aws_config),
