@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.e2e.support import SAMPLES, WAIT, Dev, fast_dev
+from tests.support.controllers import condition
 
 JOB_KINDS = ("TrainingJob", "ProcessingJob", "BatchTransformJob", "HyperparameterTuningJob")
 TUNING_LABEL = "sagemaker.aws.amazon.com/hyperparameter-tuning-job"
@@ -40,10 +41,6 @@ def training(name: str, *tags: tuple[str, str]) -> Obj:
     obj["metadata"] = {"name": name}
     obj["spec"]["tags"] = [*obj["spec"].get("tags", []), *({"key": k, "value": v} for k, v in tags)]
     return obj
-
-
-def condition(obj: Obj, type_: str) -> Obj:
-    return next(c for c in obj["status"]["conditions"] if c["type"] == type_)
 
 
 @pytest.fixture(scope="module")
